@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# QEMU-VAS top-level build.  "make run" and "make check" do all set-up on a
+# fresh Debian 12 machine (as root); see README.md.
+
+-include config.mak
+
+export VAS_CACHE ?= /var/cache/qemu-vas
+export VAS_UPSTREAM_TARBALL
+export VAS_TARGETS
+
+PYTHON := /usr/bin/python3
+PYTEST_ARGS ?=
+QTESTS := tests/qtest/qmp-test tests/qtest/boot-serial-test tests/qtest/migration-test
+
+V := scripts/vas
+
+.PHONY: all deps source layout qemu images check run clean distclean \
+	patches-export patches-check checkpatch help
+
+all: images
+
+help:
+	@echo "make run             set up everything, boot the Debian guest under KVM"
+	@echo "make check           set up everything, run the test suite"
+	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
+	@echo "make patches-export  write build/qemu's commits back to patches/"
+	@echo "make patches-check   fail if build/qemu holds edits patches/ does not"
+	@echo "make checkpatch      upstream's checkpatch.pl on our files and patches"
+
+deps:
+	$(V)/install-deps.sh
+
+source: deps
+	$(V)/fetch-upstream.sh >/dev/null
+
+layout: source
+	$(V)/overlay.sh layout
+
+qemu: layout
+	$(V)/build-qemu.sh qemu-system-x86_64 qemu-system-aarch64 $(QTESTS)
+
+images: qemu
+	tests/vas/images/build-guest.sh x86_64 >/dev/null
+	tests/vas/images/build-guest.sh arm64 >/dev/null
+	tests/vas/images/build-guest.sh armhf >/dev/null
+	tests/vas/images/build-testhost.sh x86_64 >/dev/null
+	tests/vas/images/build-testhost.sh arm64 >/dev/null
+
+check: images
+	$(V)/overlay.sh check
+	$(PYTHON) -m pytest -c tests/vas/pytest.ini tests/vas $(PYTEST_ARGS)
+
+run: images
+	$(PYTHON) tests/vas/run_demo.py
+
+patches-export:
+	$(V)/overlay.sh export
+
+patches-check:
+	$(V)/overlay.sh check
+
+checkpatch: layout
+	$(V)/checkpatch.sh
+
+clean:
+	rm -rf build/obj build/images build/test-logs build/kvm-mode.json
+
+distclean:
+	$(V)/overlay.sh check
+	rm -rf build config.mak

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Build a nested KVM "test host" (L1) image: build/images/testhost-ARCH/
+# {kernel,initrd,cmdline,qemu-args}.  The host's own /dev/kvm cannot boot
+# Linux (see docs/devel/vas-testing.rst), so KVM tests run our QEMU inside
+# this L1, which runs under TCG with hardware virtualization emulated.
+#
+#   build-testhost.sh x86_64   Debian kernel + kvm/kvm-amd modules, busybox,
+#                              kvm-probe, our qemu-system-x86_64 with its
+#                              libraries and firmware, the x86_64 guest
+#   build-testhost.sh arm64    Debian arm64 kernel (KVM built in, VHE under
+#                              virtualization=on), busybox, kvm-probe
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$top/scripts/vas/common.sh"
+
+arch=${1:?usage: build-testhost.sh x86_64|arm64}
+case $arch in
+x86_64) debarch=amd64; cc=gcc ;;
+arm64)  debarch=arm64; cc=aarch64-linux-gnu-gcc ;;
+*) vas_die "unknown test host arch $arch" ;;
+esac
+
+out=$VAS_BUILD/images/testhost-$arch
+debs=$top/tests/vas/images/debs.sh
+obj=$VAS_BUILD/obj
+kdeb=$("$debs" kernel "$debarch")
+bdeb=$("$debs" busybox "$debarch")
+
+inputs=("$kdeb" "$bdeb" "$0" "$top/tests/vas/testhost/init"
+        "$top/tests/vas/testhost/kvm-probe.c")
+if [ "$arch" = x86_64 ]; then
+    "$top/tests/vas/images/build-guest.sh" x86_64 >&2
+    inputs+=("$obj/qemu-system-x86_64" "$VAS_BUILD/images/guest-x86_64/kernel"
+             "$VAS_BUILD/images/guest-x86_64/initrd")
+fi
+stamp=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "$out"
+    exit 0
+fi
+
+vas_log "building test host image $out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,usr/bin,usr/share}
+dpkg-deb -x "$kdeb" "$work/kernel"
+dpkg-deb -x "$bdeb" "$work/busybox"
+cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+install -m 0755 "$top/tests/vas/testhost/init" "$root/init"
+$cc -static -O2 -Wall -o "$root/bin/kvm-probe" "$top/tests/vas/testhost/kvm-probe.c"
+
+kver=$(ls "$work/kernel/lib/modules")
+mkdir -p "$out"
+cp "$(ls "$work"/kernel/boot/vmlinu* | head -n 1)" "$out/kernel"
+
+# Modules named here plus what they depend on, deepest first, decompressed
+# (busybox's insmod does not unpack .ko.xz).
+add_module() {
+    local name=$1 file dep
+    file=$(find "$work/kernel/lib/modules/$kver" -name "$name.ko*" | head -n 1)
+    [ -n "$file" ] || vas_die "module $name not in $(basename "$kdeb")"
+    grep -qx "$name" "$work/modules.done" 2>/dev/null && return 0
+    for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+        add_module "$dep"
+    done
+    case $file in
+    *.xz)  xz -dc "$file" > "$root/lib/modules/$name.ko" ;;
+    *.zst) zstd -qdc "$file" > "$root/lib/modules/$name.ko" ;;
+    *)     cp "$file" "$root/lib/modules/$name.ko" ;;
+    esac
+    echo "$name" >> "$work/modules.done"
+    echo "$name.ko" >> "$root/etc/vas-modules"
+}
+: > "$root/etc/vas-modules"
+
+if [ "$arch" = x86_64 ]; then
+    add_module kvm-amd
+    # Our QEMU, its shared libraries and the firmware it loads.
+    strip -o "$root/usr/bin/qemu-system-x86_64" "$obj/qemu-system-x86_64"
+    for lib in $(ldd "$obj/qemu-system-x86_64" | grep -o '/[^ ]*'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+    fw=$root/usr/share/qemu
+    mkdir -p "$fw"
+    cp /usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin "$fw/"
+    for f in linuxboot.bin linuxboot_dma.bin kvmvapic.bin pvh.bin \
+             multiboot.bin multiboot_dma.bin; do
+        cp -L "/usr/share/qemu/$f" "$fw/"
+    done
+    cp -L /usr/lib/ipxe/qemu/efi-virtio.rom "$fw/" 2>/dev/null || true
+    mkdir -p "$root/guest"
+    cp "$VAS_BUILD/images/guest-x86_64/"{kernel,initrd,cmdline} "$root/guest/"
+    echo "-M pc -cpu max -accel tcg,thread=multi -smp 2 -m 3G" > "$out/qemu-args"
+else
+    echo "-M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -accel tcg,thread=multi -smp 2 -m 2G" > "$out/qemu-args"
+fi
+
+case $arch in
+x86_64) echo "console=ttyS0 quiet panic=-1" > "$out/cmdline" ;;
+arm64)  echo "console=ttyAMA0 quiet panic=-1" > "$out/cmdline" ;;
+esac
+# Uncompressed: unpacking is cheaper than decompressing under TCG.
+(cd "$root" && find . | sort | cpio --quiet -o -H newc -R 0:0) > "$out/initrd"
+echo "$stamp" > "$out/stamp"
+echo "$out"

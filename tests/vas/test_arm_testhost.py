@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The ARM nested test host boots with a working /dev/kvm (VHE)."""
+
+import pytest
+
+from vastest.testhost import TestHost
+
+
+@pytest.fixture(scope='module')
+def arm_testhost():
+    host = TestHost('arm64')
+    yield host
+    host.close()
+
+
+def test_arm_testhost_kvm(arm_testhost):
+    probe = arm_testhost.kvm_probe()
+    assert probe is not None and probe.split()[1] == 'ok', probe
+    out = arm_testhost.check('uname -m; dmesg | grep -i "kvm \\["')
+    assert out[0] == 'aarch64'
+    assert any('VHE mode initialized successfully' in line for line in out), out

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What the guest workload (tests/vas/guest/workload.c) reports.
+
+Tests judge a run by these lines, which the guest itself prints: its
+heartbeats with clock stamps, its memory and vector self-checks, its final
+verdict, and its kernel log.
+"""
+
+import re
+
+# Kernel log lines that mean a switch or migration hurt the guest.
+KERNEL_PROBLEMS = [
+    r'clocksource.*watchdog', r'[Mm]arking clocksource .* as unstable',
+    r'TSC.*unstable', r'[Mm]arking TSC unstable',
+    r'rcu_.*(stall|detected stalls)', r'soft lockup', r'hard LOCKUP',
+    r'Oops', r'Kernel panic', r'BUG:', r'general protection fault',
+    r'segfault at', r'invalid opcode', r'Call Trace:',
+]
+
+
+def safe_name(name):
+    """A test or VM name usable in file names and shell words."""
+    return re.sub(r'[^A-Za-z0-9_.-]', '_', name)
+
+
+def fields(line):
+    """KEY=VALUE pairs of a report line as a dict of strings."""
+    return dict(tok.split('=', 1) for tok in line.split() if '=' in tok)
+
+
+class Verdict:
+    def __init__(self, line, heartbeats, errors, dmesg):
+        self.line = line
+        self.ok = line.split()[1] == 'OK'
+        self.fields = fields(line)
+        self.heartbeats = heartbeats
+        self.errors = errors
+        self.dmesg = dmesg
+
+    def __repr__(self):
+        return '<Verdict %s, %d heartbeats, %d errors>' % (
+            'OK' if self.ok else 'FAIL', len(self.heartbeats), len(self.errors))
+
+
+class Guest:
+    """A running QEMU with our guest: QMP, console, workload reports.
+
+    Subclasses (local process, or inside a test host) provide qmp, console,
+    console_start and close().
+    """
+
+    qmp = None
+    console = None
+    console_start = 0
+
+    def lines(self):
+        return self.console.snapshot()[self.console_start:]
+
+    def expect(self, pattern, timeout):
+        i, m = self.console.expect(pattern, timeout, self.console_start)
+        return m
+
+    def wait_boot(self, timeout=120):
+        m = self.expect(r'VAS-BOOT .*', timeout)
+        return fields(m.group(0))
+
+    def heartbeats(self):
+        return [fields(line[line.index('VAS-HB'):])
+                for line in self.lines() if 'VAS-HB ' in line]
+
+    def wait_heartbeat(self, seq, timeout):
+        m = self.expect(r'VAS-HB seq=%d ' % seq, timeout)
+        return fields(m.string[m.start():])
+
+    def stop_workload(self):
+        self.console.write('stop\n')
+
+    def wait_verdict(self, timeout=120):
+        """Wait for the verdict and the kernel log dump after it."""
+        self.expect(r'VAS-VERDICT ', timeout)
+        self.expect(r'VAS-DMESG-END', 60)
+        lines = self.lines()
+        verdict = next(line[line.index('VAS-VERDICT'):]
+                       for line in lines if 'VAS-VERDICT ' in line)
+        errors = [line for line in lines if 'VAS-ERR' in line]
+        begin = next(i for i, line in enumerate(lines) if 'VAS-DMESG-BEGIN' in line)
+        end = next(i for i, line in enumerate(lines) if 'VAS-DMESG-END' in line)
+        return Verdict(verdict, self.heartbeats(), errors, lines[begin + 1:end])
+
+    def kernel_problems(self, dmesg=None):
+        """Kernel log lines (console and dmesg) matching KERNEL_PROBLEMS."""
+        text = (dmesg or []) + self.lines()
+        pat = re.compile('|'.join(KERNEL_PROBLEMS))
+        return sorted({line for line in text if pat.search(line)})
+
+    def close(self):
+        raise NotImplementedError

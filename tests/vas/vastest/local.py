@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A QEMU process on this host."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from . import paths
+from .channel import LineChannel, connect_unix
+from .guest import Guest, safe_name
+from .qmp import QMPClient
+
+
+class LocalQEMU(Guest):
+    """Run one QEMU here, console and QMP on unix sockets it serves.
+
+    Both sockets are wait=on servers, so nothing the guest prints is lost
+    before the harness is connected.
+    """
+
+    def __init__(self, binary, args, name, logdir=None):
+        self.name = name = safe_name(name)
+        self.logdir = logdir or paths.LOGS
+        os.makedirs(self.logdir, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix='vas-%s-' % name)
+        con = os.path.join(self.tmp, 'con.sock')
+        qmp = os.path.join(self.tmp, 'qmp.sock')
+        fw = []
+        for d in paths.FIRMWARE_DIRS:
+            fw += ['-L', d]
+        self.cmdline = [binary] + fw + [
+            '-no-user-config', '-nodefaults', '-display', 'none',
+            '-chardev', 'socket,id=vas-con,path=%s,server=on,wait=on' % con,
+            '-serial', 'chardev:vas-con',
+            '-chardev', 'socket,id=vas-qmp,path=%s,server=on,wait=on' % qmp,
+            '-mon', 'chardev=vas-qmp,mode=control',
+        ] + list(args)
+        log = os.path.join(self.logdir, name + '.qemu.log')
+        with open(log, 'w') as f:
+            f.write(' '.join(self.cmdline) + '\n')
+        self.stderr = open(log, 'a')
+        self.proc = subprocess.Popen(self.cmdline, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.console = LineChannel(connect_unix(con, 30, self.proc),
+                                   os.path.join(self.logdir, name + '.console.log'),
+                                   name + '-console')
+        self.qmp = QMPClient(connect_unix(qmp, 30, self.proc),
+                             os.path.join(self.logdir, name + '.qmp.log'))
+        self.qmp.negotiate()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.alive():
+            try:
+                self.qmp.cmd('quit', timeout=5)
+            except Exception:
+                pass
+            if self.wait_exit(10) is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.qmp.close()
+        self.console.close()
+        self.stderr.close()
+        for f in ('con.sock', 'qmp.sock'):
+            try:
+                os.unlink(os.path.join(self.tmp, f))
+            except OSError:
+                pass
+        os.rmdir(self.tmp)
+
+
+def guest_args(arch, append='', root=None):
+    """Machine, -kernel/-initrd/-append args for our guest image.
+
+    root is where the image's kernel and initrd are as seen by the QEMU
+    that boots them (inside a test host they are in /guest).
+    """
+    name = 'guest-' + arch
+    cmdline = paths.read_image_file(name, 'cmdline')
+    args = paths.read_image_file(name, 'qemu-args').split()
+    root = root or paths.image(name)
+    return args + [
+        '-kernel', os.path.join(root, 'kernel'),
+        '-initrd', os.path.join(root, 'initrd'),
+        '-append', ' '.join(x for x in (cmdline, append) if x),
+    ]
+
+
+def wait_until(pred, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A small synchronous QMP client that works over any byte stream.
+
+It does not depend on seeing the greeting: over a virtio-serial bridge
+into a nested test host the greeting may have been sent before anybody
+listened, so the client negotiates capabilities itself and skips a
+greeting if one arrives.
+"""
+
+import json
+import socket
+import threading
+import time
+
+from .channel import Timeout
+
+
+class QMPError(Exception):
+    def __init__(self, cmd, error):
+        super().__init__('%s: %s: %s' % (cmd, error.get('class'), error.get('desc')))
+        self.error_class = error.get('class')
+        self.desc = error.get('desc')
+
+
+class QMPClient:
+    def __init__(self, sock, logpath=None):
+        self.sock = sock
+        self.events = []
+        self._responses = {}
+        self._next_id = 0
+        self._buf = b''
+        self._closed = False
+        self._cond = threading.Condition()
+        self._log = open(logpath, 'a') if logpath else None
+        self._thread = threading.Thread(target=self._reader, daemon=True, name='qmp')
+        self._thread.start()
+
+    def _reader(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b''
+            with self._cond:
+                if not data:
+                    self._closed = True
+                    self._cond.notify_all()
+                    return
+                self._buf += data
+                *lines, self._buf = self._buf.split(b'\n')
+                for line in lines:
+                    line = line.strip()
+                    if not line:
+                        continue
+                    try:
+                        msg = json.loads(line)
+                    except ValueError:
+                        continue   # noise from before the monitor was up
+                    if self._log:
+                        self._log.write('<- %s\n' % line.decode())
+                        self._log.flush()
+                    if 'event' in msg:
+                        self.events.append(msg)
+                    elif 'id' in msg:
+                        self._responses[msg['id']] = msg
+                self._cond.notify_all()
+
+    def negotiate(self, timeout=60):
+        """qmp_capabilities, retried until the monitor answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.cmd('qmp_capabilities', timeout=2)
+                return
+            except QMPError as e:
+                if e.error_class == 'CommandNotFound':
+                    return      # already in command mode
+                raise
+            except Timeout:
+                if time.monotonic() > deadline:
+                    raise
+
+    def cmd_raw(self, name, args=None, timeout=60):
+        with self._cond:
+            self._next_id += 1
+            ident = 'vas-%d' % self._next_id
+        msg = {'execute': name, 'id': ident}
+        if args:
+            msg['arguments'] = args
+        text = json.dumps(msg)
+        if self._log:
+            self._log.write('-> %s\n' % text)
+            self._log.flush()
+        self.sock.sendall(text.encode() + b'\n')
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while ident not in self._responses:
+                if self._closed:
+                    raise Timeout('QMP connection closed during %s' % name)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout('QMP %s: no answer within %ss' % (name, timeout))
+                self._cond.wait(left)
+            return self._responses.pop(ident)
+
+    def cmd(self, name, args=None, timeout=60, **kwargs):
+        resp = self.cmd_raw(name, dict(args or {}, **kwargs), timeout)
+        if 'error' in resp:
+            raise QMPError(name, resp['error'])
+        return resp['return']
+
+    def hmp(self, command_line, timeout=60):
+        return self.cmd('human-monitor-command', {'command-line': command_line},
+                        timeout=timeout)
+
+    def wait_event(self, name, timeout, start=0):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ev in self.events[start:]:
+                    if ev['event'] == name:
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    raise Timeout('no QMP event %s within %ss' % (name, timeout))
+                self._cond.wait(left)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(5)
+        if self._log:
+            self._log.close()

@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A nested KVM test host (L1) and the QEMUs the tests start inside it.
+
+L1 boots under TCG on our own QEMU with hardware virtualization emulated,
+loads KVM, and serves a shell on its console.  Each inner QEMU gets two
+virtio-serial ports: one for QMP, one for its guest's serial console;
+their other ends are unix sockets here, read by the same classes as a
+local QEMU's, so tests cannot tell the two apart.
+"""
+
+import itertools
+import os
+import signal
+import subprocess
+import tempfile
+
+from . import paths
+from .channel import LineChannel, Timeout, connect_unix
+from .guest import Guest, safe_name
+from .qmp import QMPClient
+
+PORT_PAIRS = 4      # inner QEMUs that can run at once
+
+
+class TestHost:
+    def __init__(self, arch='x86_64', name=None, logdir=None):
+        self.arch = arch
+        self.name = name or 'testhost-' + arch
+        self.logdir = logdir or paths.LOGS
+        os.makedirs(self.logdir, exist_ok=True)
+        img = paths.image('testhost-' + arch)
+        self.tmp = tempfile.mkdtemp(prefix='vas-l1-')
+        self._seq = itertools.count()
+        self._free = list(range(PORT_PAIRS))
+        ctl = os.path.join(self.tmp, 'ctl.sock')
+        ports = [os.path.join(self.tmp, 'port%d.sock' % i)
+                 for i in range(2 * PORT_PAIRS)]
+        fw = []
+        for d in paths.FIRMWARE_DIRS:
+            fw += ['-L', d]
+        args = [paths.qemu_binary(arch)] + fw + [
+            '-no-user-config', '-nodefaults', '-display', 'none', '-no-reboot',
+            '-chardev', 'socket,id=ctl,path=%s,server=on,wait=on' % ctl,
+            '-serial', 'chardev:ctl',
+            '-device', 'virtio-serial-pci,max_ports=%d' % (2 * PORT_PAIRS + 1),
+        ]
+        for i, p in enumerate(ports):
+            args += ['-chardev', 'socket,id=p%d,path=%s,server=on,wait=on' % (i, p),
+                     '-device', 'virtserialport,chardev=p%d,name=vas.%d' % (i, i)]
+        args += paths.read_image_file('testhost-' + arch, 'qemu-args').split()
+        args += ['-kernel', os.path.join(img, 'kernel'),
+                 '-initrd', os.path.join(img, 'initrd'),
+                 '-append', paths.read_image_file('testhost-' + arch, 'cmdline')]
+        log = os.path.join(self.logdir, self.name + '.qemu.log')
+        self._stderr = open(log, 'w')
+        self._stderr.write(' '.join(args) + '\n')
+        self._stderr.flush()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=self._stderr, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            self.console = LineChannel(
+                connect_unix(ctl, 30, self.proc),
+                os.path.join(self.logdir, self.name + '.console.log'),
+                self.name + '-console')
+            self.port_socks = [connect_unix(p, 30, self.proc) for p in ports]
+            _, m = self.console.expect(r'VAS-TESTHOST-READY|Kernel panic', 300)
+            if 'panic' in m.group(0):
+                raise RuntimeError('test host kernel panicked')
+        except BaseException:
+            self.close()
+            raise
+        self.boot_lines = self.console.snapshot()
+        self._qmps = {}
+        self._consoles = {}
+
+    def kvm_probe(self):
+        """The L1 kernel's own answer on /dev/kvm (kvm-probe line)."""
+        for line in self.boot_lines:
+            if 'VAS-KVM-PROBE' in line:
+                return line[line.index('VAS-KVM-PROBE'):]
+        return None
+
+    def run(self, command, timeout=60):
+        """Run a shell command in L1; return (exit status, output lines)."""
+        n = next(self._seq)
+        start = len(self.console.snapshot())
+        self.console.write('%s\necho "@@VAS-RC-%d=$?"\n' % (command, n))
+        i, m = self.console.expect(r'@@VAS-RC-%d=(\d+)' % n, timeout, start)
+        out = self.console.snapshot()[start:i]
+        return int(m.group(1)), out
+
+    def check(self, command, timeout=60):
+        rc, out = self.run(command, timeout)
+        if rc:
+            raise RuntimeError('in test host: %r exited %d:\n%s'
+                               % (command, rc, '\n'.join(out)))
+        return out
+
+    def launch(self, args, name):
+        """Start our QEMU in L1 with args; returns an InnerQEMU."""
+        if not self._free:
+            raise RuntimeError('all %d bridge port pairs in use' % PORT_PAIRS)
+        return InnerQEMU(self, self._free.pop(0), args, name)
+
+    def _qmp(self, pair):
+        if pair not in self._qmps:
+            self._qmps[pair] = QMPClient(
+                self.port_socks[2 * pair],
+                os.path.join(self.logdir, '%s.port%d.qmp.log' % (self.name, pair)))
+        return self._qmps[pair]
+
+    def _console(self, pair):
+        if pair not in self._consoles:
+            self._consoles[pair] = LineChannel(
+                self.port_socks[2 * pair + 1],
+                os.path.join(self.logdir, '%s.port%d.console.log' % (self.name, pair)),
+                '%s-port%d' % (self.name, pair))
+        return self._consoles[pair]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.console.write('poweroff -f\n')
+                self.proc.wait(10)
+            except Exception:
+                pass
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        for ch in list(self._qmps.values()) + list(self._consoles.values()):
+            ch.close()
+        for s in getattr(self, 'port_socks', []):
+            s.close()
+        if hasattr(self, 'console'):
+            self.console.close()
+        self._stderr.close()
+        for f in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, f))
+        os.rmdir(self.tmp)
+
+
+class InnerQEMU(Guest):
+    """Our QEMU running inside a test host."""
+
+    def __init__(self, host, pair, args, name):
+        self.host = host
+        self.pair = pair
+        self.name = name = safe_name(name)
+        self.console = host._console(pair)
+        self.console_start = len(self.console.snapshot())
+        self.qmp = host._qmp(pair)
+        self.log = '/tmp/%s.log' % name
+        qmp_port = '/dev/virtio-ports/vas.%d' % (2 * pair)
+        con_port = '/dev/virtio-ports/vas.%d' % (2 * pair + 1)
+        cmd = ['qemu-system-x86_64', '-L', '/usr/share/qemu',
+               '-no-user-config', '-nodefaults', '-display', 'none',
+               '-chardev', 'pipe,id=vas-qmp,path=' + qmp_port,
+               '-mon', 'chardev=vas-qmp,mode=control',
+               '-chardev', 'pipe,id=vas-con,path=' + con_port,
+               '-serial', 'chardev:vas-con'] + list(args)
+        quoted = ' '.join("'%s'" % a.replace("'", "'\\''") for a in cmd)
+        out = host.check('%s </dev/null >%s 2>&1 & echo "@@PID=$!"' % (quoted, self.log))
+        self.pid = int(next(line.split('=')[1] for line in out if '@@PID=' in line))
+        try:
+            self.qmp.negotiate(timeout=60)
+        except Timeout:
+            raise RuntimeError('inner QEMU did not answer QMP:\n%s'
+                               % '\n'.join(self.qemu_log()))
+
+    def qemu_log(self):
+        return self.host.run('cat %s' % self.log)[1]
+
+    def alive(self):
+        return self.host.run('kill -0 %d' % self.pid)[0] == 0
+
+    def close(self):
+        if self.alive():
+            try:
+                self.qmp.cmd('quit', timeout=10)
+            except Exception:
+                pass
+            self.host.run('for i in $(seq 50); do kill -0 %d 2>/dev/null || break; '
+                          'sleep 0.2; done; kill -9 %d 2>/dev/null; true'
+                          % (self.pid, self.pid), timeout=30)
+        self.host._free.append(self.pair)
