@@ -23,8 +23,14 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 # tree's own pc-bios/ comes first so option ROMs we build win.
 firmware=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
 
+# QEMU's configure hands meson an explicit compiler, so meson's own ccache
+# detection never applies: name ccache as part of the compiler.
+ccache=
+command -v ccache >/dev/null && ccache="ccache "
+
 config_args=(
     --python=/usr/bin/python3
+    --cc="${ccache}gcc" --cxx="${ccache}g++"
     --target-list="$targets"
     --disable-download
     --without-default-features

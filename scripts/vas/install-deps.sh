@@ -21,7 +21,7 @@ system_pkgs=(
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
     seabios ipxe-qemu qemu-system-data
-    cpio xz-utils zstd file util-linux iproute2 procps
+    cpio xz-utils zstd file kmod util-linux iproute2 procps
 )
 suite_pkgs=(meson python3-pycotap)
 

@@ -77,6 +77,9 @@ expected_tree() {
 link_own_files() {
     local f exclude=$tree/.git/info/exclude
     mkdir -p "$(dirname "$exclude")"
+    # Links to own files that were removed or renamed in the repo.
+    find "$tree" -path "$tree/build" -prune -o -type l -lname "$VAS_TOP/*" \
+        ! -exec test -e {} \; -print | xargs -r rm -f
     {
         echo "# our own files, symlinked from $VAS_TOP by overlay.sh"
         echo "/build/"
@@ -114,9 +117,10 @@ do_check() {
         printf '[vas] run "make patches-export" to keep these changes, or "make layout FORCE=1" to drop them\n' >&2
         return 1
     fi
-    # A symlink replaced by a plain file would silently fork our sources.
+    # A link replaced by a plain file would silently fork our sources.  (A
+    # link not made yet loses nothing: the next layout makes it.)
     while read -r f; do
-        if [ ! -L "$tree/$f" ]; then
+        if [ -e "$tree/$f" ] && [ ! -L "$tree/$f" ]; then
             printf '[vas] build/qemu/%s is no longer a link to the repo copy\n' "$f" >&2
             return 1
         fi

@@ -15,7 +15,10 @@ from vastest.testhost import TestHost             # noqa: E402
 
 
 def pytest_report_header(config):
-    mode, reason = kvm_mode()
+    try:
+        mode, reason = kvm_mode()
+    except OSError as e:
+        return 'KVM mode unknown: %s' % e
     return 'KVM tests run %s: %s' % (mode, reason)
 
 

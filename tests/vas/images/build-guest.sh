@@ -22,6 +22,8 @@ top=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$top/scripts/vas/common.sh"
 # shellcheck source=SCRIPTDIR/debs.sh
 . "$top/tests/vas/images/debs.sh"
+# shellcheck source=SCRIPTDIR/initramfs.sh
+. "$top/tests/vas/images/initramfs.sh"
 
 arch=${1:?usage: build-guest.sh x86_64|arm64|armhf}
 case $arch in
@@ -56,7 +58,8 @@ bdeb=$(vas_busybox_deb "$debarch")
 
 # The .deb names carry the package versions, so they stand for the contents.
 stamp=$({
-    sha256sum "$0" "$src/init" "$src/workload.c" | cut -d' ' -f1
+    sha256sum "$0" "$src/init" "$src/workload.c" \
+        "$top/tests/vas/images/initramfs.sh" | cut -d' ' -f1
     basename "$kdeb"
     basename "$bdeb"
     "${cc[0]}" --version | head -n 1
@@ -80,17 +83,11 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 # Only the kernel image: the modules are not needed by this guest.
 dpkg-deb --fsys-tarfile "$kdeb" | tar -C "$work" -x --wildcards './boot/vmlinuz-*'
 kernel=$(ls "$work"/boot/vmlinuz-*)
-# /usr/bin/busybox in trixie, /bin/busybox before the /usr merge.
-dpkg-deb --fsys-tarfile "$bdeb" | tar -C "$work" -x --wildcards '*bin/busybox'
-busybox=$work/usr/bin/busybox
-[ -f "$busybox" ] || busybox=$work/bin/busybox
-install -m 0755 "$busybox" "$root/bin/busybox"
+vas_busybox_install "$bdeb" "$root"
 install -m 0755 "$src/init" "$root/init"
 "${cc[@]}" -static -O2 -Wall -o "$work/workload" "$src/workload.c"
 install -m 0755 "$work/workload" "$root/bin/workload"
-# Uncompressed: unpacking is cheaper than decompressing under TCG.
-(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) \
-    > "$work/initrd"
+vas_cpio "$root" "$work/initrd"
 
 # Replace each file atomically; the stamp goes last.
 rm -f "$out/stamp"

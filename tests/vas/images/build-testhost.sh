@@ -14,6 +14,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$top/scripts/vas/common.sh"
+. "$top/tests/vas/images/debs.sh"
+. "$top/tests/vas/images/initramfs.sh"
 
 arch=${1:?usage: build-testhost.sh x86_64|arm64}
 case $arch in
@@ -23,15 +25,14 @@ arm64)  debarch=arm64; cc=aarch64-linux-gnu-gcc ;;
 esac
 
 out=$VAS_BUILD/images/testhost-$arch
-debs=$top/tests/vas/images/debs.sh
 obj=$VAS_BUILD/obj
-kdeb=$("$debs" kernel "$debarch")
-bdeb=$("$debs" busybox "$debarch")
+kdeb=$(vas_kernel_deb "$debarch")
+bdeb=$(vas_busybox_deb "$debarch")
 
 inputs=("$kdeb" "$bdeb" "$0" "$top/tests/vas/testhost/init"
-        "$top/tests/vas/testhost/kvm-probe.c")
+        "$top/tests/vas/testhost/kvm-probe.c" "$top/tests/vas/images/initramfs.sh")
 if [ "$arch" = x86_64 ]; then
-    "$top/tests/vas/images/build-guest.sh" x86_64 >&2
+    "$top/tests/vas/images/build-guest.sh" x86_64 >/dev/null
     inputs+=("$obj/qemu-system-x86_64" "$VAS_BUILD/images/guest-x86_64/kernel"
              "$VAS_BUILD/images/guest-x86_64/initrd")
 fi
@@ -47,23 +48,24 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,usr/bin,usr/share}
 dpkg-deb -x "$kdeb" "$work/kernel"
-dpkg-deb -x "$bdeb" "$work/busybox"
-cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+vas_busybox_install "$bdeb" "$root"
 install -m 0755 "$top/tests/vas/testhost/init" "$root/init"
 $cc -static -O2 -Wall -o "$root/bin/kvm-probe" "$top/tests/vas/testhost/kvm-probe.c"
 
-kver=$(ls "$work/kernel/lib/modules")
+# Debian 13 ships modules under /usr/lib (merged /usr).
+moddir=$(ls -d "$work"/kernel/usr/lib/modules/* "$work"/kernel/lib/modules/* 2>/dev/null | head -n 1 || true)
 mkdir -p "$out"
 cp "$(ls "$work"/kernel/boot/vmlinu* | head -n 1)" "$out/kernel"
 
 # Modules named here plus what they depend on, deepest first, decompressed
 # (busybox's insmod does not unpack .ko.xz).
 add_module() {
-    local name=$1 file dep
-    file=$(find "$work/kernel/lib/modules/$kver" -name "$name.ko*" | head -n 1)
+    local name=$1 file dep deps
+    file=$(find "$moddir" -name "$name.ko*" | head -n 1)
     [ -n "$file" ] || vas_die "module $name not in $(basename "$kdeb")"
     grep -qx "$name" "$work/modules.done" 2>/dev/null && return 0
-    for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+    deps=$(modinfo -F depends "$file")
+    for dep in ${deps//,/ }; do
         add_module "$dep"
     done
     case $file in
@@ -103,7 +105,6 @@ case $arch in
 x86_64) echo "console=ttyS0 quiet panic=-1" > "$out/cmdline" ;;
 arm64)  echo "console=ttyAMA0 quiet panic=-1" > "$out/cmdline" ;;
 esac
-# Uncompressed: unpacking is cheaper than decompressing under TCG.
-(cd "$root" && find . | sort | cpio --quiet -o -H newc -R 0:0) > "$out/initrd"
+vas_cpio "$root" "$out/initrd"
 echo "$stamp" > "$out/stamp"
 echo "$out"

@@ -44,12 +44,17 @@ class LocalQEMU(Guest):
         self.proc = subprocess.Popen(self.cmdline, stdin=subprocess.DEVNULL,
                                      stdout=self.stderr, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        self.console = LineChannel(connect_unix(con, 30, self.proc),
-                                   os.path.join(self.logdir, name + '.console.log'),
-                                   name + '-console')
-        self.qmp = QMPClient(connect_unix(qmp, 30, self.proc),
-                             os.path.join(self.logdir, name + '.qmp.log'))
-        self.qmp.negotiate()
+        self.console = self.qmp = None
+        try:
+            self.console = LineChannel(connect_unix(con, 30, self.proc),
+                                       os.path.join(self.logdir, name + '.console.log'),
+                                       name + '-console')
+            self.qmp = QMPClient(connect_unix(qmp, 30, self.proc),
+                                 os.path.join(self.logdir, name + '.qmp.log'))
+            self.qmp.negotiate()
+        except BaseException:
+            self.close()
+            raise
 
     def alive(self):
         return self.proc.poll() is None
@@ -69,8 +74,9 @@ class LocalQEMU(Guest):
             if self.wait_exit(10) is None:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        self.qmp.close()
-        self.console.close()
+        for ch in (self.qmp, self.console):
+            if ch:
+                ch.close()
         self.stderr.close()
         for f in ('con.sock', 'qmp.sock'):
             try:

@@ -41,12 +41,22 @@ def probe_direct_kvm():
                        'kvm-probe')
         vm.wait_boot(PROBE_SECONDS)
         return True, 'guest reached user space under KVM'
-    except (Timeout, RuntimeError) as e:
-        return False, 'guest did not reach user space under KVM in %ss (%s)' % (
-            PROBE_SECONDS, e)
+    except (Timeout, RuntimeError, OSError) as e:
+        return False, 'guest did not reach user space under KVM in %ss: %s' % (
+            PROBE_SECONDS, _last_qemu_error() or e)
     finally:
         if vm:
             vm.close()
+
+
+def _last_qemu_error():
+    try:
+        with open(os.path.join(paths.LOGS, 'kvm-probe.qemu.log')) as f:
+            errors = [line.strip() for line in f if 'error' in line.lower()
+                      or 'assert' in line.lower()]
+        return errors[-1] if errors else None
+    except OSError:
+        return None
 
 
 def kvm_mode():

@@ -2,7 +2,8 @@
 """A nested KVM test host (L1) and the QEMUs the tests start inside it.
 
 L1 boots under TCG on our own QEMU with hardware virtualization emulated,
-loads KVM, and serves a shell on its console.  Each inner QEMU gets two
+loads KVM, and serves a shell on the virtio-serial port vas.ctl (its
+console carries the kernel's messages).  Each inner QEMU gets two
 virtio-serial ports: one for QMP, one for its guest's serial console;
 their other ends are unix sockets here, read by the same classes as a
 local QEMU's, so tests cannot tell the two apart.
@@ -23,6 +24,8 @@ PORT_PAIRS = 4      # inner QEMUs that can run at once
 
 
 class TestHost:
+    __test__ = False    # not a pytest test class
+
     def __init__(self, arch='x86_64', name=None, logdir=None):
         self.arch = arch
         self.name = name or 'testhost-' + arch
@@ -32,6 +35,7 @@ class TestHost:
         self.tmp = tempfile.mkdtemp(prefix='vas-l1-')
         self._seq = itertools.count()
         self._free = list(range(PORT_PAIRS))
+        con = os.path.join(self.tmp, 'console.sock')
         ctl = os.path.join(self.tmp, 'ctl.sock')
         ports = [os.path.join(self.tmp, 'port%d.sock' % i)
                  for i in range(2 * PORT_PAIRS)]
@@ -40,9 +44,11 @@ class TestHost:
             fw += ['-L', d]
         args = [paths.qemu_binary(arch)] + fw + [
             '-no-user-config', '-nodefaults', '-display', 'none', '-no-reboot',
+            '-chardev', 'socket,id=con,path=%s,server=on,wait=on' % con,
+            '-serial', 'chardev:con',
+            '-device', 'virtio-serial-pci,max_ports=%d' % (2 * PORT_PAIRS + 2),
             '-chardev', 'socket,id=ctl,path=%s,server=on,wait=on' % ctl,
-            '-serial', 'chardev:ctl',
-            '-device', 'virtio-serial-pci,max_ports=%d' % (2 * PORT_PAIRS + 1),
+            '-device', 'virtserialport,chardev=ctl,name=vas.ctl',
         ]
         for i, p in enumerate(ports):
             args += ['-chardev', 'socket,id=p%d,path=%s,server=on,wait=on' % (i, p),
@@ -60,9 +66,13 @@ class TestHost:
                                      start_new_session=True)
         try:
             self.console = LineChannel(
-                connect_unix(ctl, 30, self.proc),
+                connect_unix(con, 30, self.proc),
                 os.path.join(self.logdir, self.name + '.console.log'),
                 self.name + '-console')
+            self.ctl = LineChannel(
+                connect_unix(ctl, 30, self.proc),
+                os.path.join(self.logdir, self.name + '.ctl.log'),
+                self.name + '-ctl')
             self.port_socks = [connect_unix(p, 30, self.proc) for p in ports]
             _, m = self.console.expect(r'VAS-TESTHOST-READY|Kernel panic', 300)
             if 'panic' in m.group(0):
@@ -84,10 +94,10 @@ class TestHost:
     def run(self, command, timeout=60):
         """Run a shell command in L1; return (exit status, output lines)."""
         n = next(self._seq)
-        start = len(self.console.snapshot())
-        self.console.write('%s\necho "@@VAS-RC-%d=$?"\n' % (command, n))
-        i, m = self.console.expect(r'@@VAS-RC-%d=(\d+)' % n, timeout, start)
-        out = self.console.snapshot()[start:i]
+        start = len(self.ctl.snapshot())
+        self.ctl.write('%s\necho "@@VAS-RC-%d=$?"\n' % (command, n))
+        i, m = self.ctl.expect(r'@@VAS-RC-%d=(\d+)' % n, timeout, start)
+        out = self.ctl.snapshot()[start:i]
         return int(m.group(1)), out
 
     def check(self, command, timeout=60):
@@ -121,7 +131,7 @@ class TestHost:
     def close(self):
         if self.proc.poll() is None:
             try:
-                self.console.write('poweroff -f\n')
+                self.ctl.write('poweroff -f\n')
                 self.proc.wait(10)
             except Exception:
                 pass
@@ -132,8 +142,9 @@ class TestHost:
             ch.close()
         for s in getattr(self, 'port_socks', []):
             s.close()
-        if hasattr(self, 'console'):
-            self.console.close()
+        for ch in ('console', 'ctl'):
+            if hasattr(self, ch):
+                getattr(self, ch).close()
         self._stderr.close()
         for f in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, f))
