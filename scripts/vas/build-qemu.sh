@@ -40,17 +40,24 @@ config_args=(
     --enable-trace-backends=log
     --disable-docs --disable-werror --disable-install-blobs
     --firmwarepath="$firmware"
-    --with-pkgversion="qemu-vas-$(git -C "$VAS_TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 )
+# Shown by -version and query-version: which QEMU-VAS commit this is.
+pkgversion="qemu-vas-$(git -C "$VAS_TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 
 stamp=$obj/vas-config-args
 if [ ! -f "$obj/build.ninja" ] ||
-   [ "$(cat "$stamp" 2>/dev/null)" != "${config_args[*]%%qemu-vas-*}" ]; then
+   [ "$(cat "$stamp" 2>/dev/null)" != "${config_args[*]}" ]; then
     vas_log "configuring QEMU in $obj"
     mkdir -p "$obj"
-    (cd "$obj" && "$src/configure" "${config_args[@]}") > "$obj/configure.log" 2>&1 ||
+    (cd "$obj" && "$src/configure" "${config_args[@]}" --with-pkgversion="$pkgversion") \
+        > "$obj/configure.log" 2>&1 ||
         { tail -n 30 "$obj/configure.log" >&2; vas_die "configure failed (see $obj/configure.log)"; }
-    echo "${config_args[*]%%qemu-vas-*}" > "$stamp"
+    echo "${config_args[*]}" > "$stamp"
+    echo "$pkgversion" > "$obj/vas-pkgversion"
+elif [ "$(cat "$obj/vas-pkgversion")" != "$pkgversion" ]; then
+    # Only qemu-version.h depends on it: no need to configure again.
+    "$obj/pyvenv/bin/meson" configure -Dpkgversion="$pkgversion" "$obj" >/dev/null
+    echo "$pkgversion" > "$obj/vas-pkgversion"
 fi
 
 if [ $# -eq 0 ]; then

@@ -11,24 +11,26 @@ class Timeout(Exception):
     pass
 
 
-class LineChannel:
-    """A connected stream socket read by a thread into a list of lines.
+class LineReader:
+    """A connected stream socket read line by line by a thread.
 
-    Every line is kept (and copied to a log file), so a test can both wait
-    for a line and later scan everything the other side printed.
+    Subclasses handle each complete line in _on_line(), called with
+    self._cond held; waiters use self._cond and self.closed.
     """
 
     def __init__(self, sock, logpath=None, name='channel'):
         self.sock = sock
         self.name = name
-        self.lines = []
         self.closed = False
         self._partial = b''
         self._cond = threading.Condition()
-        self._log = open(logpath, 'ab', buffering=0) if logpath else None
+        self._log = open(logpath, 'wb', buffering=0) if logpath else None
         self._thread = threading.Thread(target=self._reader, daemon=True,
                                         name='reader-' + name)
         self._thread.start()
+
+    def _on_line(self, line):
+        raise NotImplementedError
 
     def _reader(self):
         while True:
@@ -42,13 +44,14 @@ class LineChannel:
                 if not data:
                     self.closed = True
                     if self._partial:
-                        self.lines.append(self._decode(self._partial))
+                        self._on_line(self._decode(self._partial))
                         self._partial = b''
                     self._cond.notify_all()
                     return
                 self._partial += data
                 *full, self._partial = self._partial.split(b'\n')
-                self.lines.extend(self._decode(raw) for raw in full)
+                for raw in full:
+                    self._on_line(self._decode(raw))
                 self._cond.notify_all()
 
     @staticmethod
@@ -57,6 +60,29 @@ class LineChannel:
 
     def write(self, text):
         self.sock.sendall(text.encode())
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(5)
+        if self._log:
+            self._log.close()
+
+
+class LineChannel(LineReader):
+    """A console or shell: every line is kept (and logged), so a test can
+    both wait for a line and later scan everything the other side printed.
+    """
+
+    def __init__(self, sock, logpath=None, name='channel'):
+        self.lines = []
+        super().__init__(sock, logpath, name)
+
+    def _on_line(self, line):
+        self.lines.append(line)
 
     def expect(self, pattern, timeout, start=0):
         """Wait for a line matching pattern at index >= start.
@@ -83,16 +109,6 @@ class LineChannel:
     def snapshot(self):
         with self._cond:
             return list(self.lines)
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self._thread.join(5)
-        if self._log:
-            self._log.close()
 
 
 def connect_unix(path, timeout, proc=None):

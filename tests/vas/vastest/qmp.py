@@ -8,11 +8,9 @@ greeting if one arrives.
 """
 
 import json
-import socket
-import threading
 import time
 
-from .channel import Timeout
+from .channel import LineReader, Timeout
 
 
 class QMPError(Exception):
@@ -22,48 +20,23 @@ class QMPError(Exception):
         self.desc = error.get('desc')
 
 
-class QMPClient:
+class QMPClient(LineReader):
     def __init__(self, sock, logpath=None):
-        self.sock = sock
         self.events = []
         self._responses = {}
         self._next_id = 0
-        self._buf = b''
-        self._closed = False
-        self._cond = threading.Condition()
-        self._log = open(logpath, 'a') if logpath else None
-        self._thread = threading.Thread(target=self._reader, daemon=True, name='qmp')
-        self._thread.start()
+        super().__init__(sock, logpath, 'qmp')
 
-    def _reader(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                data = b''
-            with self._cond:
-                if not data:
-                    self._closed = True
-                    self._cond.notify_all()
-                    return
-                self._buf += data
-                *lines, self._buf = self._buf.split(b'\n')
-                for line in lines:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        msg = json.loads(line)
-                    except ValueError:
-                        continue   # noise from before the monitor was up
-                    if self._log:
-                        self._log.write('<- %s\n' % line.decode())
-                        self._log.flush()
-                    if 'event' in msg:
-                        self.events.append(msg)
-                    elif 'id' in msg:
-                        self._responses[msg['id']] = msg
-                self._cond.notify_all()
+    def _on_line(self, line):
+        line = line.strip()
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return      # noise from before the monitor was up
+        if 'event' in msg:
+            self.events.append(msg)
+        elif 'id' in msg:
+            self._responses[msg['id']] = msg
 
     def negotiate(self, timeout=60):
         """qmp_capabilities, retried until the monitor answers."""
@@ -87,15 +60,14 @@ class QMPClient:
         msg = {'execute': name, 'id': ident}
         if args:
             msg['arguments'] = args
-        text = json.dumps(msg)
+        text = json.dumps(msg) + '\n'
         if self._log:
-            self._log.write('-> %s\n' % text)
-            self._log.flush()
-        self.sock.sendall(text.encode() + b'\n')
+            self._log.write(b'-> ' + text.encode())
+        self.write(text)
         deadline = time.monotonic() + timeout
         with self._cond:
             while ident not in self._responses:
-                if self._closed:
+                if self.closed:
                     raise Timeout('QMP connection closed during %s' % name)
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -121,16 +93,6 @@ class QMPClient:
                     if ev['event'] == name:
                         return ev
                 left = deadline - time.monotonic()
-                if left <= 0 or self._closed:
+                if left <= 0 or self.closed:
                     raise Timeout('no QMP event %s within %ss' % (name, timeout))
                 self._cond.wait(left)
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self._thread.join(5)
-        if self._log:
-            self._log.close()
