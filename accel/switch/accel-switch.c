@@ -254,5 +254,9 @@ bool accel_switch_cpu_realize(CPUState *cpu, Error **errp)
     cpu->plugin_state = qemu_plugin_create_vcpu_state();
     qemu_plugin_vcpu_init_hook(cpu);
 #endif
-    return accel_switch.arch->cpu_realize(cpu, errp);
+    if (!accel_switch.arch->cpu_realize(cpu, errp)) {
+        error_prepend(errp, "switchable=on: ");
+        return false;
+    }
+    return true;
 }

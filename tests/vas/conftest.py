@@ -51,20 +51,22 @@ def tcg_guest(request):
 def kvm_guest(request):
     """Factory: our x86_64 guest under KVM, directly or in the test host.
 
-    The test sees the same Guest interface either way.
+    The test sees the same Guest interface either way.  accel is the
+    -accel argument (e.g. "kvm,switchable=on", "tcg,switchable=on"):
+    anything that needs KVM at some point runs where KVM works.
     """
     started = []
     mode, _ = kvm_mode()
 
-    def start(append='', extra=(), name=None):
+    def start(append='', extra=(), name=None, accel='kvm'):
         name = name or request.node.name
         if mode == 'direct':
             vm = LocalQEMU(paths.qemu_binary('x86_64'),
-                           ['-accel', 'kvm'] + list(extra) +
+                           ['-accel', accel] + list(extra) +
                            guest_args('x86_64', append), name)
         else:
             host = request.getfixturevalue('x86_testhost')
-            vm = host.launch(['-accel', 'kvm'] + list(extra) +
+            vm = host.launch(['-accel', accel] + list(extra) +
                              guest_args('x86_64', append, root='/guest'), name)
         started.append(vm)
         return vm

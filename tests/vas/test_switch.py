@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Live KVM <-> TCG switching of one running x86_64 VM (issue 3).
+
+The KVM half runs inside the nested test host (or directly on a host
+with hardware virtualization).  Every test judges the switch by what the
+guest reports: its workload's heartbeats, memory and vector checks,
+clocks, and its kernel log.
+"""
+
+import os
+
+import pytest
+
+from vastest.checks import assert_workload_ok
+from vastest.qmp import QMPError
+from vastest.switching import GuestClock, active, rng, round_trips, switch
+
+SWITCHABLE = 'kvm,switchable=on'
+ROUND_TRIPS = int(os.environ.get('VAS_ROUND_TRIPS', '50'))
+GUEST = 'vas.duration=0 vas.interval_ms=200'
+
+
+def finish(vm, min_heartbeats=5):
+    """Stop the workload and check everything it reported."""
+    vm.stop_workload()
+    verdict = vm.wait_verdict(180)
+    assert_workload_ok(vm, verdict, min_heartbeats)
+    return verdict
+
+
+@pytest.mark.parametrize('smp', [1, 4])
+def test_round_trips(kvm_guest, request, smp):
+    """KVM -> TCG -> KVM many times, at random moments, under load."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', str(smp)],
+                   accel=SWITCHABLE)
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['standby'], info['switchable']) == \
+        ('kvm', 'tcg', True)
+    boot = vm.wait_boot(120)
+    assert int(boot['cpus']) == smp
+    clock = GuestClock(vm)
+    events = round_trips(vm, ROUND_TRIPS, rng(request))
+    guest_s, host_s = clock.check()
+    print('guest %.3f s, host %.3f s over %d switches'
+          % (guest_s, host_s, len(events)))
+    assert [(e['data']['from'], e['data']['to']) for e in events] == \
+        [('kvm', 'tcg'), ('tcg', 'kvm')] * ROUND_TRIPS
+    assert all(e['data']['downtime-us'] > 0 for e in events)
+    verdict = finish(vm, min_heartbeats=10)
+    # The guest kept its paravirtual clock all along.
+    assert any('kvm-clock' in line for line in verdict.dmesg)
+
+
+def test_start_on_tcg(kvm_guest):
+    """-accel tcg,switchable=on boots on TCG, then moves to KVM and back."""
+    vm = kvm_guest(GUEST, extra=['-m', '512'], accel='tcg,switchable=on')
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['standby']) == ('tcg', 'kvm')
+    assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}
+    vm.wait_boot(600)
+    clock = GuestClock(vm)
+    for to in ('kvm', 'tcg', 'kvm'):
+        assert switch(vm, to)['active'] == to
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    clock.check()
+    finish(vm)
+
+
+def test_switch_while_paused(kvm_guest):
+    """A paused VM stays paused across a switch, a running one runs."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    vm.qmp.cmd('stop')
+    for to in ('tcg', 'kvm', 'tcg'):
+        assert switch(vm, to)['active'] == to
+        assert vm.qmp.cmd('query-status')['status'] == 'paused'
+    seen = len(vm.heartbeats())
+    vm.qmp.cmd('cont')
+    assert vm.qmp.cmd('query-status')['status'] == 'running'
+    vm.wait_heartbeat(seen + 3, 120)
+    assert switch(vm, 'kvm')['active'] == 'kvm'
+    assert vm.qmp.cmd('query-status')['status'] == 'running'
+    vm.wait_heartbeat(seen + 6, 120)
+    finish(vm)
+
+
+def test_hmp(kvm_guest):
+    """switch_accel and info accel from the human monitor."""
+    vm = kvm_guest(GUEST, extra=['-m', '512'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    out = vm.qmp.hmp('info accel')
+    assert 'active accelerator: kvm' in out and 'standby: tcg' in out, out
+    out = vm.qmp.hmp('switch_accel tcg')
+    assert out.startswith('switched to tcg, downtime '), out
+    out = vm.qmp.hmp('info accel')
+    assert 'active accelerator: tcg' in out and 'last switch: kvm -> tcg' in out
+    assert 'pause' in out and 'load' in out, out
+    out = vm.qmp.hmp('switch_accel xen')
+    assert "unknown accelerator 'xen'" in out, out
+    assert active(vm) == 'tcg'
+    out = vm.qmp.hmp('switch_accel tcg')
+    assert out == '', out
+    out = vm.qmp.hmp('switch_accel kvm')
+    assert out.startswith('switched to kvm'), out
+    vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    finish(vm)
+
+
+def test_bad_requests(kvm_guest):
+    """Bad requests get clear errors and change nothing."""
+    vm = kvm_guest(GUEST, extra=['-m', '512'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    with pytest.raises(QMPError) as e:
+        vm.qmp.cmd('switch-accel', accel='hvf')
+    assert e.value.error_class == 'GenericError' and 'hvf' in e.value.desc
+    with pytest.raises(QMPError) as e:
+        vm.qmp.cmd('switch-accel')
+    assert 'accel' in e.value.desc
+
+    # Switching to the active accelerator is a successful no-op.
+    switch(vm, 'kvm')
+    assert vm.qmp.cmd('query-accel')['switches'] == 0
+
+    # Not during a migration (a slow one, to a sink, so it lasts).
+    vm.qmp.cmd('migrate-set-parameters', {'max-bandwidth': 1 << 20})
+    vm.qmp.cmd('migrate', uri='exec:cat >/dev/null')
+    assert vm.qmp.cmd('query-migrate')['status'] in ('setup', 'active')
+    with pytest.raises(QMPError) as e:
+        switch(vm, 'tcg')
+    assert 'during a migration' in e.value.desc
+    vm.qmp.cmd('migrate_cancel')
+    assert active(vm) == 'kvm'
+
+    # Nothing was lost: the guest goes on, and a real switch still works.
+    vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    assert switch(vm, 'tcg')['switches'] == 1
+    vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    finish(vm)
+
+
+def test_not_switchable(kvm_guest):
+    """A VM started without switchable=on refuses, and is plain KVM."""
+    vm = kvm_guest(GUEST, extra=['-m', '512'])
+    info = vm.qmp.cmd('query-accel')
+    assert info == {'active': 'kvm', 'switchable': False, 'switches': 0}
+    vm.wait_boot(120)
+    with pytest.raises(QMPError) as e:
+        vm.qmp.cmd('switch-accel', accel='tcg')
+    assert 'cannot switch accelerators' in e.value.desc
+    assert 'cannot switch' in vm.qmp.hmp('switch_accel tcg')
+    vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    finish(vm)
+
+
+@pytest.mark.parametrize('start', ['kvm', 'tcg'])
+def test_injected_failures(kvm_guest, start):
+    """A switch failing at any phase leaves the VM on its accelerator."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    if start == 'tcg':
+        switch(vm, 'tcg')
+    target = 'tcg' if start == 'kvm' else 'kvm'
+    switches = vm.qmp.cmd('query-accel')['switches']
+    for phase in ('pause', 'save', 'load'):
+        with pytest.raises(QMPError) as e:
+            switch(vm, target, **{'x-fail-after': phase})
+        assert "after phase '%s'" % phase in e.value.desc
+        info = vm.qmp.cmd('query-accel')
+        assert (info['active'], info['switches']) == (start, switches)
+        assert vm.qmp.cmd('query-status')['status'] == 'running'
+        # The guest runs on, on the old accelerator, with nothing lost.
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    assert switch(vm, target)['active'] == target
+    vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    finish(vm)

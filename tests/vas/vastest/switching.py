@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Driving accelerator switches over QMP, and checking the guest's clock."""
+
+import os
+import random
+import time
+
+OTHER = {'kvm': 'tcg', 'tcg': 'kvm'}
+
+# Guest time may differ from host time by this much plus CLOCK_SLACK of
+# the elapsed time: the host stamps a heartbeat when it reads the line,
+# a little after the guest wrote it.
+CLOCK_TOLERANCE_S = 0.5
+CLOCK_SLACK = 0.01
+
+
+def rng(request):
+    """A random generator whose seed the test report shows (VAS_SEED=N
+    replays a run)."""
+    seed = int(os.environ.get('VAS_SEED', random.randrange(1 << 32)))
+    print('random seed: %d (VAS_SEED=%d replays it)' % (seed, seed))
+    return random.Random(seed)
+
+
+def active(vm):
+    return vm.qmp.cmd('query-accel')['active']
+
+
+def switch(vm, accel, timeout=120, **args):
+    """switch-accel to accel; returns query-accel's answer afterwards."""
+    vm.qmp.cmd('switch-accel', dict(args, accel=accel), timeout=timeout)
+    return vm.qmp.cmd('query-accel')
+
+
+class GuestClock:
+    """Compares the guest's CLOCK_MONOTONIC with the host's, using
+    heartbeats the host sees arrive."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.first, self.t0 = self._next_heartbeat()
+
+    def _next_heartbeat(self, timeout=120):
+        seq = len(self.vm.heartbeats()) + 1
+        hb = self.vm.wait_heartbeat(seq, timeout)
+        return hb, time.monotonic()
+
+    def check(self):
+        """Return (guest seconds, host seconds) since the start; assert
+        they agree within the tolerance."""
+        last, t1 = self._next_heartbeat()
+        guest = (int(last['mono_ns']) - int(self.first['mono_ns'])) / 1e9
+        host = t1 - self.t0
+        assert abs(guest - host) <= CLOCK_TOLERANCE_S + CLOCK_SLACK * host, \
+            'guest clock advanced %.3f s while the host saw %.3f s' % (guest, host)
+        return guest, host
+
+
+def round_trips(vm, count, rnd, start='kvm', max_gap=0.5):
+    """Switch start -> other -> start count times at random moments.
+
+    Returns the ACCEL_SWITCH events the switches emitted.
+    """
+    first_event = len(vm.qmp.events)
+    before = vm.qmp.cmd('query-accel')['switches']
+    for i in range(2 * count):
+        time.sleep(rnd.uniform(0, max_gap))
+        to = OTHER[start] if i % 2 == 0 else start
+        info = switch(vm, to)
+        assert info['active'] == to
+    info = vm.qmp.cmd('query-accel')
+    assert info['switches'] == before + 2 * count
+    return [e for e in vm.qmp.events[first_event:] if e['event'] == 'ACCEL_SWITCH']
