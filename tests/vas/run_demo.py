@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""make run: boot the bundled Debian x86_64 guest under KVM and show it.
+"""make run: boot the bundled Debian x86_64 guest under KVM, switch it live.
 
 KVM runs directly where this host can boot Linux with it, otherwise inside
-the nested KVM test host.  The guest's console is shown as it comes; the
-run ends with the guest workload's own verdict.
+the nested KVM test host.  The guest starts with -accel kvm,switchable=on,
+then moves KVM -> TCG -> KVM while its workload keeps printing heartbeats;
+each switch's downtime is printed.  The guest's console is shown as it
+comes; the run ends with the guest workload's own verdict.
 """
 
 import os
@@ -20,6 +22,23 @@ from vastest.platform import kvm_mode             # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
 DURATION = int(os.environ.get('VAS_RUN_SECONDS', '20'))
+ACCEL = 'kvm,switchable=on'
+
+
+def switch(vm, to):
+    vm.qmp.cmd('switch-accel', accel=to)
+    last = vm.qmp.cmd('query-accel')['last-switch']
+    phases = ', '.join('%s %d us' % (p['name'], p['us']) for p in last['phases'])
+    print('[vas] switched %s -> %s: downtime %d us (%s)'
+          % (last['from'], last['to'], last['downtime-us'], phases), flush=True)
+
+
+def show_switches(vm):
+    """KVM -> TCG -> KVM, with heartbeats in between."""
+    vm.wait_boot(180)
+    for to in ('tcg', 'kvm'):
+        vm.wait_heartbeat(len(vm.heartbeats()) + 3, 120)
+        switch(vm, to)
 
 
 def follow(channel, start, stop):
@@ -40,7 +59,7 @@ def main():
     host = None
     if mode == 'direct':
         vm = LocalQEMU(paths.qemu_binary('x86_64'),
-                       ['-accel', 'kvm', '-m', '512'] + guest_args('x86_64', append),
+                       ['-accel', ACCEL, '-m', '512'] + guest_args('x86_64', append),
                        'make-run')
     else:
         print('[vas] booting the nested KVM test host (L1, under TCG)...', flush=True)
@@ -48,13 +67,14 @@ def main():
         host = TestHost('x86_64', name='make-run-testhost')
         print('[vas] test host up in %.1fs: %s' % (time.monotonic() - t, host.kvm_probe()),
               flush=True)
-        vm = host.launch(['-accel', 'kvm', '-m', '512'] +
+        vm = host.launch(['-accel', ACCEL, '-m', '512'] +
                          guest_args('x86_64', append, root='/guest'), 'make-run')
     stop = threading.Event()
     printer = threading.Thread(target=follow, args=(vm.console, vm.console_start, stop))
     printer.start()
     try:
-        print('[vas] QEMU reports KVM: %s' % vm.qmp.cmd('query-kvm'), flush=True)
+        print('[vas] QEMU reports: %s' % vm.qmp.cmd('query-accel'), flush=True)
+        show_switches(vm)
         verdict = vm.wait_verdict(DURATION + 180)
     finally:
         time.sleep(0.5)

@@ -22,6 +22,7 @@ GUEST = 'vas.duration=0 vas.interval_ms=200'
 
 def finish(vm, min_heartbeats=5):
     """Stop the workload and check everything it reported."""
+    vm.wait_heartbeat(max(min_heartbeats, len(vm.heartbeats()) + 1), 120)
     vm.stop_workload()
     verdict = vm.wait_verdict(180)
     assert_workload_ok(vm, verdict, min_heartbeats)

@@ -32,7 +32,9 @@
  * guest's TSC value across, so that it neither jumps nor stops.
  */
 typedef struct X86SwitchCPU {
+    int reinjected;             /* interrupt vector TCG still has to deliver */
     int64_t tsc_adjust;         /* guest TSC under TCG - elapsed ticks */
+    bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
 } X86SwitchCPU;
 
@@ -41,6 +43,31 @@ static X86SwitchCPU *switch_cpus;
 int64_t x86_switch_tsc_adjust(CPUX86State *env)
 {
     return switch_cpus ? switch_cpus[env_cpu(env)->cpu_index].tsc_adjust : 0;
+}
+
+/* The VM's elapsed ticks minus the host TSC: constant while the VM runs */
+static int64_t ticks_minus_host_tsc(void)
+{
+    return cpus_get_elapsed_ticks() - cpu_get_host_ticks();
+}
+
+/*
+ * KVM shows guest TSC = host TSC + a per-vCPU offset, TCG shows elapsed
+ * ticks + tsc_adjust: moving the offset itself carries the TSC over
+ * exactly.  Writing MSR_IA32_TSC instead is not exact: KVM snaps a value
+ * written within a second of what it expects to its previous offset.
+ * (KVM_VCPU_TSC_OFFSET appeared in Linux 5.16; older kernels get the MSR.)
+ */
+static int kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset)
+{
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+        .addr = (uintptr_t)offset,
+    };
+
+    return kvm_vcpu_ioctl(cs, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR,
+                          &attr);
 }
 
 /*
@@ -85,6 +112,9 @@ static bool x86_switch_check_config(MachineState *ms, Error **errp)
      */
     object_register_sugar_prop("apic-common", "vapic", "off", false);
     switch_cpus = g_new0(X86SwitchCPU, ms->smp.max_cpus);
+    for (int i = 0; i < ms->smp.max_cpus; i++) {
+        switch_cpus[i].reinjected = -1;
+    }
     return true;
 }
 
@@ -200,37 +230,87 @@ static bool x86_switch_cpu_realize(CPUState *cs, Error **errp)
 static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
 {
     CPUX86State *env = cpu_env(cs);
+    X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
+    int64_t offset;
 
-    if (from == SWITCHABLE_ACCEL_KVM) {
-        /*
-         * An injected hardware interrupt can be handed to TCG; an
-         * exception, NMI or software interrupt KVM is still delivering
-         * must be finished by KVM first.
-         */
-        if (env->exception_injected || env->exception_pending ||
-            env->nmi_injected ||
-            (env->interrupt_injected >= 0 &&
-             (env->soft_interrupt || env->interrupt_injected < 32))) {
-            error_setg(errp, "CPU %d has an event in flight", cs->cpu_index);
+    if (from == SWITCHABLE_ACCEL_TCG) {
+        if (sc->reinjected >= 0 && cs->exception_index == sc->reinjected &&
+            !env->exception_is_int) {
+            /* TCG did not run since it got this interrupt: give it back */
+            env->interrupt_injected = sc->reinjected;
+            cs->exception_index = -1;
+        } else if (cs->exception_index >= 0 &&
+                   cs->exception_index < EXCP_INTERRUPT) {
+            error_setg(errp, "CPU %d has an exception in flight",
+                       cs->cpu_index);
             return false;
         }
-        switch_cpus[cs->cpu_index].ticks_at_leave = cpus_get_elapsed_ticks();
-    } else if (cs->exception_index >= 0 &&
-               cs->exception_index < EXCP_INTERRUPT) {
-        error_setg(errp, "CPU %d has an exception in flight", cs->cpu_index);
+        sc->reinjected = -1;
+        return true;
+    }
+    /*
+     * An injected hardware interrupt can be handed to TCG; an exception,
+     * NMI or software interrupt KVM is still delivering must be finished
+     * by KVM first.
+     */
+    if (env->exception_injected || env->exception_pending ||
+        env->nmi_injected ||
+        (env->interrupt_injected >= 0 &&
+         (env->soft_interrupt || env->interrupt_injected < 32))) {
+        error_setg(errp, "CPU %d has an event in flight", cs->cpu_index);
         return false;
+    }
+    sc->tsc_adjust_known = !kvm_tsc_offset(cs, false, &offset);
+    if (sc->tsc_adjust_known) {
+        sc->tsc_adjust = offset - ticks_minus_host_tsc();
+    } else {
+        sc->ticks_at_leave = cpus_get_elapsed_ticks();
     }
     return true;
 }
 
+/*
+ * KVM's record of events it is delivering; TCG delivers its own events at
+ * once.  Left set, they would be delivered a second time back on KVM (and
+ * cpu_post_load() turns a stale exception_nr into an injected exception).
+ */
 static void clear_kvm_events(CPUX86State *env)
 {
     env->interrupt_injected = -1;
     env->soft_interrupt = 0;
+    env->exception_nr = -1;
     env->exception_injected = 0;
     env->exception_pending = 0;
     env->exception_has_payload = 0;
+    env->exception_payload = 0;
     env->nmi_injected = 0;
+}
+
+/*
+ * x87 registers: TCG keeps env->fpregs[] by physical register (ST(i) is
+ * fpregs[(fpstt + i) & 7]), KVM in stack order, as FXSAVE stores them
+ * (fpregs[i] is ST(i)).  The two agree only while TOP is 0.
+ */
+static void fpregs_stack_to_physical(CPUX86State *env)
+{
+    FPReg st[8];
+    int i;
+
+    memcpy(st, env->fpregs, sizeof(st));
+    for (i = 0; i < 8; i++) {
+        env->fpregs[(env->fpstt + i) & 7] = st[i];
+    }
+}
+
+static void fpregs_physical_to_stack(CPUX86State *env)
+{
+    FPReg phys[8];
+    int i;
+
+    memcpy(phys, env->fpregs, sizeof(phys));
+    for (i = 0; i < 8; i++) {
+        env->fpregs[i] = phys[(env->fpstt + i) & 7];
+    }
 }
 
 static void enter_tcg(X86CPU *cpu)
@@ -239,6 +319,7 @@ static void enter_tcg(X86CPU *cpu)
     CPUX86State *env = &cpu->env;
     X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
 
+    fpregs_stack_to_physical(env);
     /* A VM started on KVM never initialized TCG's FPU status words */
     cpu_init_fp_statuses(env);
     update_fp_status(env);
@@ -258,6 +339,7 @@ static void enter_tcg(X86CPU *cpu)
     env->df = env->eflags & DF_MASK ? -1 : 1;
 
     /* KVM had taken this interrupt from the APIC: TCG delivers it */
+    sc->reinjected = env->interrupt_injected;
     if (env->interrupt_injected >= 0) {
         cs->exception_index = env->interrupt_injected;
         env->exception_is_int = 0;
@@ -267,7 +349,9 @@ static void enter_tcg(X86CPU *cpu)
     }
     clear_kvm_events(env);
 
-    sc->tsc_adjust = env->tsc - sc->ticks_at_leave;
+    if (!sc->tsc_adjust_known) {
+        sc->tsc_adjust = env->tsc - sc->ticks_at_leave;
+    }
 }
 
 static void put_full_state(CPUState *cs, run_on_cpu_data arg)
@@ -284,10 +368,12 @@ static bool enter_kvm(X86CPU *cpu, Error **errp)
     CPUState *cs = CPU(cpu);
     CPUX86State *env = &cpu->env;
     Error *err = NULL;
+    int64_t offset;
 
+    /* An interrupt leave() gave back is the only event KVM gets */
     cs->exception_index = -1;
     cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
-    clear_kvm_events(env);
+    fpregs_physical_to_stack(env);
     env->mp_state = KVM_MP_STATE_RUNNABLE;
     env->tsc = cpu_get_tsc(env);
 
@@ -297,6 +383,8 @@ static bool enter_kvm(X86CPU *cpu, Error **errp)
                                 cs->cpu_index);
         return false;
     }
+    offset = x86_switch_tsc_adjust(env) + ticks_minus_host_tsc();
+    kvm_tsc_offset(cs, true, &offset);
     return true;
 }
 

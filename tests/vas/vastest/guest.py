@@ -81,7 +81,9 @@ class Guest:
     def wait_verdict(self, timeout=120):
         """Wait for the verdict and the kernel log dump after it."""
         self.expect(r'VAS-VERDICT ', timeout)
-        self.expect(r'VAS-DMESG-END', 60)
+        # The kernel log is long, and under nested emulation every
+        # character the serial port sends costs an exit.
+        self.expect(r'VAS-DMESG-END', 240)
         lines = self.lines()
         verdict = next(line[line.index('VAS-VERDICT'):]
                        for line in lines if 'VAS-VERDICT ' in line)

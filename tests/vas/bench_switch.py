@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make bench: accelerator switch downtime and switchable-mode throughput.
+
+Measures, in one run:
+  * switch downtime KVM->TCG and TCG->KVM (median, p99, and the median of
+    each phase) for 1/2/4 vCPUs and 256 MiB / 2 GiB / 8 GiB of guest RAM;
+  * the guest workload's CPU-bound rate (vector rounds per second) and an
+    interrupt-heavy rate (heartbeats of 1 ms, each a serial line and a
+    timer wake-up) under a switchable VM on KVM vs plain -accel kvm, and
+    on TCG after a switch vs plain -accel tcg.
+
+Results go to build/bench/switch.json and build/bench/switch.svg.  The KVM
+half runs where KVM works (directly or in the nested test host), so the
+absolute numbers here are those of nested virtualization.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from vastest import paths                         # noqa: E402
+from vastest.local import LocalQEMU, guest_args   # noqa: E402
+from vastest.platform import kvm_mode             # noqa: E402
+from vastest.testhost import TestHost             # noqa: E402
+
+SWITCHES = int(os.environ.get('VAS_BENCH_SWITCHES', '20'))
+SIZES_MIB = [256, 2048, 8192]
+SMPS = [1, 2, 4]
+RATE_SECONDS = int(os.environ.get('VAS_BENCH_RATE_SECONDS', '10'))
+OUT = os.path.join(paths.BUILD, 'bench')
+
+
+class Runner:
+    """Starts guests where KVM works: directly or in the test host."""
+
+    def __init__(self):
+        self.mode, _ = kvm_mode()
+        self.host = TestHost('x86_64', name='bench-testhost') \
+            if self.mode != 'direct' else None
+        if self.host:
+            # An 8 GiB guest in a 3 GiB test host: only what it touches
+            # needs memory.
+            self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
+
+    def start(self, accel, args, append, name):
+        if self.host:
+            return self.host.launch(['-accel', accel] + args +
+                                    guest_args('x86_64', append, root='/guest'),
+                                    name)
+        return LocalQEMU(paths.qemu_binary('x86_64'),
+                         ['-accel', accel] + args + guest_args('x86_64', append),
+                         name)
+
+    def close(self):
+        if self.host:
+            self.host.close()
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def summary(infos):
+    downtimes = [i['downtime-us'] for i in infos]
+    phases = {}
+    for info in infos:
+        for ph in info['phases']:
+            phases.setdefault(ph['name'], []).append(ph['us'])
+    return {
+        'count': len(downtimes),
+        'median_us': statistics.median(downtimes),
+        'p99_us': percentile(downtimes, 99),
+        'phases_median_us': {k: statistics.median(v) for k, v in phases.items()},
+    }
+
+
+def downtime(runner, smp, mib):
+    vm = runner.start('kvm,switchable=on', ['-m', str(mib), '-smp', str(smp)],
+                      'vas.duration=0 vas.interval_ms=100',
+                      'bench-downtime-%d-%d' % (smp, mib))
+    try:
+        vm.wait_boot(180)
+        results = {'kvm->tcg': [], 'tcg->kvm': []}
+        for _ in range(SWITCHES):
+            for to, key in (('tcg', 'kvm->tcg'), ('kvm', 'tcg->kvm')):
+                vm.wait_heartbeat(len(vm.heartbeats()) + 1, 120)
+                vm.qmp.cmd('switch-accel', accel=to, timeout=120)
+                results[key].append(vm.qmp.cmd('query-accel')['last-switch'])
+        return {k: summary(v) for k, v in results.items()}
+    finally:
+        vm.close()
+
+
+def rates(vm, seconds):
+    """Workload vector rounds per second and heartbeats per second."""
+    hb0 = vm.wait_heartbeat(len(vm.heartbeats()) + 1, 120)
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    hb1 = vm.wait_heartbeat(len(vm.heartbeats()) + 1, 120)
+    guest_s = (int(hb1['mono_ns']) - int(hb0['mono_ns'])) / 1e9
+    rounds = sum(int(h.get('vec_rounds', 0)) for h in vm.heartbeats()
+                 if int(hb0['seq']) < int(h['seq']) <= int(hb1['seq']))
+    beats = int(hb1['seq']) - int(hb0['seq'])
+    return {'vec_rounds_per_s': rounds / guest_s,
+            'heartbeats_per_s': beats / guest_s,
+            'host_s': time.monotonic() - t0}
+
+
+def throughput(runner):
+    out = {}
+    cases = [
+        ('kvm plain', 'kvm', None),
+        ('kvm switchable', 'kvm,switchable=on', None),
+        ('tcg plain', 'tcg', None),
+        ('tcg after switch', 'kvm,switchable=on', 'tcg'),
+    ]
+    for load, interval in (('cpu', 200), ('interrupts', 1)):
+        for label, accel, switch_to in cases:
+            vm = runner.start(accel, ['-m', '512'],
+                              'vas.duration=0 vas.interval_ms=%d' % interval,
+                              'bench-rate-%s-%s' % (load, label.replace(' ', '-')))
+            try:
+                vm.wait_boot(600)
+                if switch_to:
+                    vm.qmp.cmd('switch-accel', accel=switch_to, timeout=120)
+                out['%s / %s' % (load, label)] = rates(vm, RATE_SECONDS)
+            finally:
+                vm.close()
+    return out
+
+
+def svg(results):
+    """A bar chart of the median downtimes, one group per configuration."""
+    rows = sorted(results['downtime'].items())
+    w, bar, gap, h = 900, 12, 14, 320
+    top = max(max(v['kvm->tcg']['p99_us'], v['tcg->kvm']['p99_us'])
+              for _, v in rows) or 1
+    x = 60
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+             'font-family="sans-serif" font-size="10">' % (w, h + 80),
+             '<text x="10" y="14" font-size="13">Switch downtime, median '
+             '(bars) and p99 (ticks), microseconds; max %d</text>' % top]
+    for name, v in rows:
+        for i, (key, color) in enumerate((('kvm->tcg', '#4477aa'),
+                                          ('tcg->kvm', '#cc6677'))):
+            med = v[key]['median_us'] * h / top
+            p99 = v[key]['p99_us'] * h / top
+            bx = x + i * bar
+            parts.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" '
+                         'fill="%s"/>' % (bx, 30 + h - med, bar - 2, med, color))
+            parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" '
+                         'stroke="black"/>' % (bx, bx + bar - 2, 30 + h - p99,
+                                               30 + h - p99))
+        parts.append('<text x="%d" y="%d" transform="rotate(45 %d %d)">%s'
+                     '</text>' % (x, h + 45, x, h + 45, name))
+        x += 2 * bar + gap
+    parts.append('<text x="10" y="%d" fill="#4477aa">kvm->tcg</text>'
+                 '<text x="70" y="%d" fill="#cc6677">tcg->kvm</text>'
+                 % (h + 75, h + 75))
+    parts.append('</svg>')
+    return '\n'.join(parts)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    runner = Runner()
+    results = {'kvm_mode': runner.mode, 'switches_per_case': SWITCHES,
+               'downtime': {}, 'throughput': {}}
+    try:
+        for mib in SIZES_MIB:
+            for smp in SMPS:
+                name = '%d vCPU, %d MiB' % (smp, mib)
+                results['downtime'][name] = downtime(runner, smp, mib)
+                print('[bench] %s: %s' % (name, json.dumps(results['downtime'][name])),
+                      flush=True)
+        results['throughput'] = throughput(runner)
+        for name, r in results['throughput'].items():
+            print('[bench] %s: %s' % (name, json.dumps(r)), flush=True)
+    finally:
+        runner.close()
+    d = results['downtime']
+    for key in ('kvm->tcg', 'tcg->kvm'):
+        ratio = (d['1 vCPU, 8192 MiB'][key]['median_us'] /
+                 d['1 vCPU, 256 MiB'][key]['median_us'])
+        results['ratio_8g_256m_' + key] = ratio
+        print('[bench] downtime(8 GiB)/downtime(256 MiB), %s, 1 vCPU: %.2f '
+              '(target <= 1.2)' % (key, ratio), flush=True)
+    with open(os.path.join(OUT, 'switch.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(OUT, 'switch.svg'), 'w') as f:
+        f.write(svg(results))
+    print('[bench] wrote %s/switch.json and switch.svg' % OUT)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
