@@ -15,14 +15,16 @@ QTESTS := tests/qtest/qmp-test tests/qtest/boot-serial-test tests/qtest/migratio
 
 V := scripts/vas
 
-.PHONY: all deps source layout qemu images check run clean distclean \
-	patches-export patches-check checkpatch help
+.PHONY: all deps source layout qemu images check run stress bench clean \
+	distclean patches-export patches-check checkpatch help
 
 all: images
 
 help:
 	@echo "make run             set up everything, boot the Debian guest under KVM"
 	@echo "make check           set up everything, run the test suite"
+	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4"
+	@echo "make bench           switch downtime and throughput -> build/bench/"
 	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
 	@echo "make patches-export  write build/qemu's commits back to patches/"
 	@echo "make patches-check   fail if build/qemu holds edits patches/ does not"
@@ -53,6 +55,14 @@ check: images
 
 run: images
 	$(PYTHON) tests/vas/run_demo.py
+
+stress: images
+	VAS_ROUND_TRIPS=$${VAS_ROUND_TRIPS:-1000} $(PYTHON) -m pytest \
+		-c tests/vas/pytest.ini -o timeout=0 tests/vas/test_switch.py \
+		-k round_trips $(PYTEST_ARGS)
+
+bench: images
+	$(PYTHON) tests/vas/bench_switch.py
 
 patches-export:
 	$(V)/overlay.sh export

@@ -83,6 +83,6 @@ AccelInfo *qmp_query_accel(Error **errp)
 {
     AccelInfo *info = g_new0(AccelInfo, 1);
 
-    info->active = g_strdup(current_accel_name());
+    info->active = g_ascii_strdown(current_accel_name(), -1);
     return info;
 }

@@ -364,7 +364,7 @@ AccelInfo *qmp_query_accel(Error **errp)
 
     info->switchable = accel_switch.enabled;
     if (!accel_switch.enabled) {
-        info->active = g_strdup(current_accel_name());
+        info->active = g_ascii_strdown(current_accel_name(), -1);
         return info;
     }
     info->active = g_strdup(SwitchableAccel_str(accel_switch.active));

@@ -14,3 +14,9 @@ int64_t x86_switch_tsc_adjust(CPUX86State *env)
 {
     return 0;
 }
+
+void x86_switch_cpuid(CPUX86State *env, uint32_t index, uint32_t count,
+                      uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
+                      uint32_t *edx)
+{
+}

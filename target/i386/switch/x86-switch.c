@@ -16,6 +16,7 @@
 #include "system/cpu-timers.h"
 #include "system/hw_accel.h"
 #include "system/kvm.h"
+#include "system/tcg.h"
 #include "system/accel-switch.h"
 #include "cpu.h"
 #include "cpu-internal.h"
@@ -36,6 +37,7 @@ typedef struct X86SwitchCPU {
     int64_t tsc_adjust;         /* guest TSC under TCG - elapsed ticks */
     bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
+    struct kvm_cpuid2 *kvm_cpuid;   /* the CPUID table KVM presents */
 } X86SwitchCPU;
 
 static X86SwitchCPU *switch_cpus;
@@ -396,6 +398,114 @@ static bool x86_switch_enter(CPUState *cs, SwitchableAccel from,
         return true;
     }
     return enter_kvm(X86_CPU(cs), errp);
+}
+
+static struct kvm_cpuid2 *read_kvm_cpuid(CPUState *cs)
+{
+    struct kvm_cpuid2 *cpuid;
+    int n = 128, ret;
+
+    do {
+        n *= 2;
+        cpuid = g_malloc0(sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+        cpuid->nent = n;
+        ret = kvm_vcpu_ioctl(cs, KVM_GET_CPUID2, cpuid);
+        if (ret < 0) {
+            g_free(cpuid);
+            cpuid = NULL;
+        }
+    } while (ret == -E2BIG && n < 4096);
+    return cpuid;
+}
+
+/*
+ * What KVM answers for CPUID leaf @index, subleaf @count, from its table.
+ * Returns false if the table has no such leaf at all.
+ */
+static bool kvm_cpuid_lookup(const struct kvm_cpuid2 *cpuid, uint32_t index,
+                             uint32_t count, uint32_t *eax, uint32_t *ebx,
+                             uint32_t *ecx, uint32_t *edx)
+{
+    const struct kvm_cpuid_entry2 *e, *sub1 = NULL;
+    bool known = false;
+    int i;
+
+    for (i = 0; i < cpuid->nent; i++) {
+        e = &cpuid->entries[i];
+        if (e->function != index) {
+            continue;
+        }
+        known = true;
+        if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == count) {
+            *eax = e->eax;
+            *ebx = e->ebx;
+            *ecx = e->ecx;
+            *edx = e->edx;
+            return true;
+        }
+        if (e->index == 1) {
+            sub1 = e;
+        }
+    }
+    if (!known) {
+        return false;
+    }
+    /* A missing subleaf reads as zeros, but topology leaves keep CL, EDX */
+    *eax = *ebx = *ecx = *edx = 0;
+    if ((index == 0xb || index == 0x1f) && sub1) {
+        *ecx = count & 0xff;
+        *edx = sub1->edx;
+    }
+    return true;
+}
+
+/*
+ * The guest must see one CPU, so under TCG it gets the CPUID table KVM
+ * presents (KVM builds it with its own adjustments: signature, paravirt
+ * leaves, vendor quirks).  Only the bits that follow the guest's state
+ * come from TCG's own answer, which derives them the same way KVM does:
+ * OSXSAVE and OSPKE from CR4, and the XSAVE area sizes from XCR0/XSS.
+ */
+void x86_switch_cpuid(CPUX86State *env, uint32_t index, uint32_t count,
+                      uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
+                      uint32_t *edx)
+{
+    CPUState *cs = env_cpu(env);
+    X86SwitchCPU *sc;
+    uint32_t tcg_ebx = *ebx, tcg_ecx = *ecx;
+
+    if (!switch_cpus || !tcg_enabled()) {
+        return;
+    }
+    sc = &switch_cpus[cs->cpu_index];
+    if (!sc->kvm_cpuid) {
+        sc->kvm_cpuid = read_kvm_cpuid(cs);
+        if (!sc->kvm_cpuid) {
+            return;
+        }
+    }
+    if (!kvm_cpuid_lookup(sc->kvm_cpuid, index, count, eax, ebx, ecx, edx)) {
+        /*
+         * Beyond the last leaf, Intel CPUs (and KVM for Intel guests)
+         * answer with the last basic leaf, AMD ones with zeros.
+         */
+        uint32_t max_basic = 0, unused;
+
+        kvm_cpuid_lookup(sc->kvm_cpuid, 0, 0, &max_basic, &unused, &unused,
+                         &unused);
+        *eax = *ebx = *ecx = *edx = 0;
+        if (!IS_AMD_CPU(env)) {
+            kvm_cpuid_lookup(sc->kvm_cpuid, max_basic, count, eax, ebx, ecx,
+                             edx);
+        }
+    }
+    if (index == 1) {
+        *ecx = (*ecx & ~CPUID_EXT_OSXSAVE) | (tcg_ecx & CPUID_EXT_OSXSAVE);
+    } else if (index == 7 && count == 0) {
+        *ecx = (*ecx & ~CPUID_7_0_ECX_OSPKE) | (tcg_ecx & CPUID_7_0_ECX_OSPKE);
+    } else if (index == 0xd && count <= 1) {
+        *ebx = tcg_ebx;
+    }
 }
 
 /* struct pvclock_vcpu_time_info, as the guest's clock page holds it */

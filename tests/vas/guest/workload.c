@@ -8,7 +8,7 @@
  *
  *   VAS-BOOT arch=A cpus=N mem_mib=N interval_ms=N duration_s=N avx=0|1
  *   VAS-HB seq=N mono_ns=N real_ns=N cycles=N csum=HEX mem=ok|bad vec=ok|bad
- *          vec_rounds=N                                    (one line)
+ *          vec_rounds=N cpuid=HEX                          (one line)
  *   VAS-ERR what=mem|vec|mono|cycles|alloc seq=N DETAILS...
  *   VAS-VERDICT OK heartbeats=N elapsed_mono_ns=N
  *   VAS-VERDICT FAIL heartbeats=N errors=N first=WHAT
@@ -17,7 +17,9 @@
  * rewrites a memory buffer (catches lost or stale guest RAM), and holds
  * known values in all vector registers while it spins (catches FPU/SIMD
  * state lost in a switch that lands while the registers are live).
- * CLOCK_MONOTONIC and the cycle counter must never go backwards.  The
+ * CLOCK_MONOTONIC and the cycle counter must never go backwards.  On x86,
+ * cpuid= is a digest of the CPUID leaves (without the per-CPU APIC IDs):
+ * the CPU a guest sees must not change under it.  The
  * exit status is 0 for OK, 1 for FAIL, 2 for bad options.
  *
  * Options, also read from the kernel command line as vas.duration=,
@@ -146,6 +148,54 @@ static uint64_t read_cycles(void)
     }
     last_cycles = c;
     return c;
+}
+
+/*
+ * A digest of what CPUID tells this program, minus the fields that name
+ * the CPU it happens to run on (APIC IDs), so that it is the same on every
+ * vCPU of a VM.  0 where there is no CPUID.
+ */
+static uint32_t cpuid_digest(void)
+{
+    uint32_t h = 2166136261u;
+#if defined(__x86_64__)
+    static const uint32_t bases[] = { 0, 0x40000000, 0x80000000 };
+    static const uint32_t indexed[] = {
+        4, 7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1d, 0x1e, 0x1f,
+        0x20, 0x23, 0x24, 0x8000001d, 0x80000020, 0x80000026,
+    };
+    uint32_t a, b, c, d, max, leaf, sub, subs, i, j, v[4];
+
+    for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        __cpuid_count(bases[i], 0, max, b, c, d);
+        if (max < bases[i] || max > bases[i] + 0xff) {
+            continue;       /* no such range (no hypervisor leaves) */
+        }
+        for (leaf = bases[i]; leaf <= max; leaf++) {
+            subs = 1;
+            for (j = 0; j < sizeof(indexed) / sizeof(indexed[0]); j++) {
+                subs = indexed[j] == leaf ? 4 : subs;
+            }
+            for (sub = 0; sub < subs; sub++) {
+                __cpuid_count(leaf, sub, a, b, c, d);
+                if (leaf == 1) {
+                    b &= 0x00ffffff;                /* initial APIC ID */
+                } else if (leaf == 0xb || leaf == 0x1f) {
+                    d = 0;                          /* x2APIC ID */
+                } else if (leaf == 0x8000001e || leaf == 0x1a) {
+                    a = b = c = d = 0;              /* per-core IDs */
+                }
+                v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+                for (j = 0; j < 16; j++) {
+                    h = (h ^ ((uint8_t *)v)[j]) * 16777619u;
+                }
+            }
+        }
+    }
+#else
+    h = 0;
+#endif
+    return h;
 }
 
 /*
@@ -556,8 +606,9 @@ int main(int argc, char **argv)
         cycles = read_cycles();
         report("VAS-HB seq=%lu mono_ns=%" PRIu64 " real_ns=%" PRIu64
                " cycles=%" PRIu64 " csum=%016" PRIx64 " mem=%s vec=%s"
-               " vec_rounds=%lu", seq, now, real, cycles, csum,
-               mem_bad ? "bad" : "ok", vec_bad ? "bad" : "ok", rounds);
+               " vec_rounds=%lu cpuid=%08x", seq, now, real, cycles, csum,
+               mem_bad ? "bad" : "ok", vec_bad ? "bad" : "ok", rounds,
+               cpuid_digest());
         if (duration_s && now - start >= duration_s * NS_PER_SEC) {
             break;
         }

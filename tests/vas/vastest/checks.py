@@ -7,8 +7,9 @@ def assert_workload_ok(guest, verdict, min_heartbeats):
 
     Checks the verdict, then re-checks from the heartbeat lines what the
     guest claims: an unbroken heartbeat sequence, CLOCK_MONOTONIC and the
-    cycle counter never going backwards, memory and vector checks ok, and a
-    kernel log free of watchdog, stall, oops and panic lines.
+    cycle counter never going backwards, memory and vector checks ok, one
+    CPUID all along, and a kernel log free of watchdog, stall, oops and
+    panic lines.
     """
     hb = verdict.heartbeats
     assert verdict.ok, 'guest verdict: %s; errors: %s' % (verdict.line, verdict.errors)
@@ -21,5 +22,7 @@ def assert_workload_ok(guest, verdict, min_heartbeats):
     cycles = [int(h['cycles']) for h in hb]
     assert all(b >= a for a, b in zip(cycles, cycles[1:])), 'cycle counter went backwards'
     assert all(h['mem'] == 'ok' and h['vec'] == 'ok' for h in hb), 'self-check failed'
+    digests = sorted({h['cpuid'] for h in hb if 'cpuid' in h})
+    assert len(digests) <= 1, 'the guest saw its CPUID change: %s' % digests
     problems = guest.kernel_problems(verdict.dmesg)
     assert not problems, 'guest kernel log: %s' % problems
