@@ -44,8 +44,6 @@ def test_edit_to_upstream_file_is_caught():
 def test_committed_edit_not_exported_is_caught():
     git = ['git', '-C', TREE, '-c', 'user.name=t', '-c', 'user.email=t@invalid']
     path = os.path.join(TREE, 'MAINTAINERS')
-    with open(path) as f:
-        orig = f.read()
     head = subprocess.check_output(git + ['rev-parse', 'HEAD']).decode().strip()
     try:
         with open(path, 'w') as f:
