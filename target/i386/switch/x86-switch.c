@@ -235,7 +235,26 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
     X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
     int64_t offset;
 
+    if (env->hflags & HF_GUEST_MASK) {
+        error_setg(errp, "CPU %d runs a nested guest: its nested "
+                   "virtualization state cannot move yet", cs->cpu_index);
+        return false;
+    }
     if (from == SWITCHABLE_ACCEL_TCG) {
+        /*
+         * Not in a nested guest: KVM's own nested state (as KVM last had
+         * it, or as it was created) is the one to carry, not the buffer
+         * KVM allocated and never filled.
+         */
+        if (env->nested_state) {
+            env->nested_state->size = kvm_max_nested_state_length();
+            if (kvm_vcpu_ioctl(cs, KVM_GET_NESTED_STATE,
+                               env->nested_state) < 0) {
+                error_setg(errp, "cannot read KVM's nested state of CPU %d",
+                           cs->cpu_index);
+                return false;
+            }
+        }
         if (sc->reinjected >= 0 && cs->exception_index == sc->reinjected &&
             !env->exception_is_int) {
             /* TCG did not run since it got this interrupt: give it back */
