@@ -16,6 +16,8 @@ from vastest.qmp import QMPError
 from vastest.switching import GuestClock, active, rng, round_trips, switch
 
 SWITCHABLE = 'kvm,switchable=on'
+# The switch's trace events go to the QEMU's log (kept in build/test-logs).
+TRACE = ['-trace', 'accel_switch_*', '-trace', 'x86_switch_*']
 ROUND_TRIPS = int(os.environ.get('VAS_ROUND_TRIPS', '50'))
 # earlyprintk: a guest that dies before its console is up still says why
 GUEST = 'vas.duration=0 vas.interval_ms=200 earlyprintk=ttyS0'
@@ -41,7 +43,7 @@ def finish(vm, min_heartbeats=5):
 @pytest.mark.parametrize('smp', [1, 4])
 def test_round_trips(kvm_guest, request, smp):
     """KVM -> TCG -> KVM many times, at random moments, under load."""
-    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', str(smp)],
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', str(smp)] + TRACE,
                    accel=SWITCHABLE)
     info = vm.qmp.cmd('query-accel')
     assert (info['active'], info['standby'], info['switchable']) == \
@@ -63,7 +65,8 @@ def test_round_trips(kvm_guest, request, smp):
 
 def test_start_on_tcg(kvm_guest):
     """-accel tcg,switchable=on boots on TCG, then moves to KVM and back."""
-    vm = kvm_guest(GUEST, extra=['-m', '512'], accel='tcg,switchable=on')
+    vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,
+                   accel='tcg,switchable=on')
     info = vm.qmp.cmd('query-accel')
     assert (info['active'], info['standby']) == ('tcg', 'kvm')
     assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}
@@ -78,7 +81,8 @@ def test_start_on_tcg(kvm_guest):
 
 def test_switch_while_paused(kvm_guest):
     """A paused VM stays paused across a switch, a running one runs."""
-    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'], accel=SWITCHABLE)
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'] + TRACE,
+                   accel=SWITCHABLE)
     vm.wait_boot(120)
     vm.qmp.cmd('stop')
     for to in ('tcg', 'kvm', 'tcg'):
@@ -96,7 +100,7 @@ def test_switch_while_paused(kvm_guest):
 
 def test_hmp(kvm_guest):
     """switch_accel and info accel from the human monitor."""
-    vm = kvm_guest(GUEST, extra=['-m', '512'], accel=SWITCHABLE)
+    vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE, accel=SWITCHABLE)
     vm.wait_boot(120)
     out = vm.qmp.hmp('info accel')
     assert 'active accelerator: kvm' in out and 'standby: tcg' in out, out
@@ -118,7 +122,7 @@ def test_hmp(kvm_guest):
 
 def test_bad_requests(kvm_guest):
     """Bad requests get clear errors and change nothing."""
-    vm = kvm_guest(GUEST, extra=['-m', '512'], accel=SWITCHABLE)
+    vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE, accel=SWITCHABLE)
     vm.wait_boot(120)
     with pytest.raises(QMPError) as e:
         vm.qmp.cmd('switch-accel', accel='hvf')
@@ -165,7 +169,8 @@ def test_not_switchable(kvm_guest):
 @pytest.mark.parametrize('start', ['kvm', 'tcg'])
 def test_injected_failures(kvm_guest, start):
     """A switch failing at any phase leaves the VM on its accelerator."""
-    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'], accel=SWITCHABLE)
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'] + TRACE,
+                   accel=SWITCHABLE)
     vm.wait_boot(120)
     if start == 'tcg':
         switch(vm, 'tcg')

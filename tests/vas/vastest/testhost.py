@@ -194,4 +194,11 @@ class InnerQEMU(Guest):
             self.host.run('for i in $(seq 50); do kill -0 %d 2>/dev/null || break; '
                           'sleep 0.2; done; kill -9 %d 2>/dev/null; true'
                           % (self.pid, self.pid), timeout=30)
+        # Keep the inner QEMU's own stderr (errors, traces) with the logs.
+        try:
+            with open(os.path.join(self.host.logdir, self.name + '.inner-qemu.log'),
+                      'w') as f:
+                f.write('\n'.join(self.qemu_log()) + '\n')
+        except Exception:
+            pass
         self.host._free.append(self.pair)
