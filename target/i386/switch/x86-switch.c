@@ -12,6 +12,8 @@
 #include "qom/object.h"
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
+#include "hw/i386/apic.h"
+#include "hw/i386/apic_internal.h"
 #include "system/cpus.h"
 #include "system/cpu-timers.h"
 #include "system/hw_accel.h"
@@ -33,7 +35,6 @@
  * guest's TSC value across, so that it neither jumps nor stops.
  */
 typedef struct X86SwitchCPU {
-    int reinjected;             /* interrupt vector TCG still has to deliver */
     int64_t tsc_adjust;         /* guest TSC under TCG - elapsed ticks */
     bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
@@ -114,9 +115,6 @@ static bool x86_switch_check_config(MachineState *ms, Error **errp)
      */
     object_register_sugar_prop("apic-common", "vapic", "off", false);
     switch_cpus = g_new0(X86SwitchCPU, ms->smp.max_cpus);
-    for (int i = 0; i < ms->smp.max_cpus; i++) {
-        switch_cpus[i].reinjected = -1;
-    }
     return true;
 }
 
@@ -229,6 +227,34 @@ static bool x86_switch_cpu_realize(CPUState *cs, Error **errp)
     return check_xsave_layout(env, errp);
 }
 
+/*
+ * With the userspace APIC, KVM gets an interrupt to inject only after the
+ * APIC moved it from IRR to ISR.  If KVM has not delivered it yet, move it
+ * back (it is the highest in service); the APIC then offers it again to
+ * whichever accelerator runs next.  False if @vector is not the APIC's
+ * (it came from the PIC).
+ */
+static bool apic_unaccept(CPUX86State *env, int vector)
+{
+    APICCommonState *s = APIC_COMMON(X86_CPU(env_cpu(env))->apic_state);
+    int i;
+
+    for (i = 255; i > vector; i--) {
+        if (s->isr[i / 32] & BIT(i % 32)) {
+            return false;
+        }
+    }
+    if (!(s->isr[vector / 32] & BIT(vector % 32))) {
+        return false;
+    }
+    s->isr[vector / 32] &= ~BIT(vector % 32);
+    s->irr[vector / 32] |= BIT(vector % 32);
+    env->interrupt_injected = -1;
+    apic_poll_irq(X86_CPU(env_cpu(env))->apic_state);
+    trace_x86_switch_unaccept(env_cpu(env)->cpu_index, vector);
+    return true;
+}
+
 static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
 {
     CPUX86State *env = cpu_env(cs);
@@ -255,29 +281,23 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
                 return false;
             }
         }
-        if (sc->reinjected >= 0 && cs->exception_index == sc->reinjected &&
-            !env->exception_is_int) {
-            /* TCG did not run since it got this interrupt: give it back */
-            env->interrupt_injected = sc->reinjected;
-            cs->exception_index = -1;
-        } else if (cs->exception_index >= 0 &&
-                   cs->exception_index < EXCP_INTERRUPT) {
+        if (cs->exception_index >= 0 && cs->exception_index < EXCP_INTERRUPT) {
             error_setg(errp, "CPU %d has an exception in flight",
                        cs->cpu_index);
             return false;
         }
-        sc->reinjected = -1;
         return true;
     }
     /*
-     * An injected hardware interrupt can be handed to TCG; an exception,
-     * NMI or software interrupt KVM is still delivering must be finished
-     * by KVM first.
+     * An exception, NMI or software interrupt KVM is still delivering must
+     * be finished by KVM first; an interrupt it took from our APIC goes
+     * back to the APIC, which delivers it again on either accelerator.
      */
     if (env->exception_injected || env->exception_pending ||
         env->nmi_injected ||
         (env->interrupt_injected >= 0 &&
-         (env->soft_interrupt || env->interrupt_injected < 32))) {
+         (env->soft_interrupt ||
+          !apic_unaccept(cpu_env(cs), env->interrupt_injected)))) {
         error_setg(errp, "CPU %d has an event in flight", cs->cpu_index);
         return false;
     }
@@ -359,15 +379,6 @@ static void enter_tcg(X86CPU *cpu)
     env->cc_op = CC_OP_EFLAGS;
     env->df = env->eflags & DF_MASK ? -1 : 1;
 
-    /* KVM had taken this interrupt from the APIC: TCG delivers it */
-    sc->reinjected = env->interrupt_injected;
-    if (env->interrupt_injected >= 0) {
-        cs->exception_index = env->interrupt_injected;
-        env->exception_is_int = 0;
-        env->error_code = 0;
-        env->exception_next_eip = env->eip;
-        trace_x86_switch_reinject(cs->cpu_index, env->interrupt_injected);
-    }
     clear_kvm_events(env);
 
     if (!sc->tsc_adjust_known) {
@@ -391,7 +402,6 @@ static bool enter_kvm(X86CPU *cpu, Error **errp)
     Error *err = NULL;
     int64_t offset;
 
-    /* An interrupt leave() gave back is the only event KVM gets */
     cs->exception_index = -1;
     cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
     fpregs_physical_to_stack(env);
