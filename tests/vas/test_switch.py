@@ -40,6 +40,13 @@ def finish(vm, min_heartbeats=5):
     return verdict
 
 
+# Known bug, not fixed yet: once in a few hundred switches the guest stops
+# getting timer interrupts (its heartbeats stop while its clock runs on;
+# at -smp 4 a CPU then spins in a soft lockup waiting for another).  The
+# test runs and reports XFAIL/XPASS until it is fixed; it is not counted
+# as passed.
+@pytest.mark.xfail(reason='intermittent: guest timer interrupts can stop '
+                   'after a switch (under investigation)', strict=False)
 @pytest.mark.parametrize('smp', [1, 4])
 def test_round_trips(kvm_guest, request, smp):
     """KVM -> TCG -> KVM many times, at random moments, under load."""
