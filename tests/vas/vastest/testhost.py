@@ -109,9 +109,17 @@ class TestHost:
 
     def launch(self, args, name):
         """Start our QEMU in L1 with args; returns an InnerQEMU."""
+        if self.proc.poll() is not None:
+            raise RuntimeError('the test host exited (status %s); see %s'
+                               % (self.proc.returncode, self._stderr.name))
         if not self._free:
             raise RuntimeError('all %d bridge port pairs in use' % PORT_PAIRS)
-        return InnerQEMU(self, self._free.pop(0), args, name)
+        pair = self._free.pop(0)
+        try:
+            return InnerQEMU(self, pair, args, name)
+        except BaseException:
+            self._free.append(pair)
+            raise
 
     def _qmp(self, pair):
         if pair not in self._qmps:
@@ -186,6 +194,10 @@ class InnerQEMU(Guest):
         return self.host.run('kill -0 %d' % self.pid)[0] == 0
 
     def close(self):
+        if self.host.proc.poll() is not None:
+            # The test host itself is gone; so is this QEMU.
+            self.host._free.append(self.pair)
+            return
         if self.alive():
             try:
                 self.qmp.cmd('quit', timeout=10)
