@@ -465,7 +465,8 @@ static bool kvm_cpuid_lookup(const struct kvm_cpuid2 *cpuid, uint32_t index,
             continue;
         }
         known = true;
-        if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == count) {
+        if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+            e->index == count) {
             *eax = e->eax;
             *ebx = e->ebx;
             *ecx = e->ecx;
