@@ -24,8 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from vastest import paths                         # noqa: E402
-from vastest.local import LocalQEMU, guest_args   # noqa: E402
-from vastest.platform import kvm_mode             # noqa: E402
+from vastest.platform import kvm_mode, start_x86_guest  # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
 SWITCHES = int(os.environ.get('VAS_BENCH_SWITCHES', '20'))
@@ -48,13 +47,7 @@ class Runner:
             self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
 
     def start(self, accel, args, append, name):
-        if self.host:
-            return self.host.launch(['-accel', accel] + args +
-                                    guest_args('x86_64', append, root='/guest'),
-                                    name)
-        return LocalQEMU(paths.qemu_binary('x86_64'),
-                         ['-accel', accel] + args + guest_args('x86_64', append),
-                         name)
+        return start_x86_guest(self.host, accel, args, append, name)
 
     def close(self):
         if self.host:

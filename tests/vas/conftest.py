@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from vastest import paths                         # noqa: E402
 from vastest.local import LocalQEMU, guest_args   # noqa: E402
-from vastest.platform import kvm_mode             # noqa: E402
+from vastest.platform import kvm_mode, start_x86_guest  # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
 
@@ -59,15 +59,8 @@ def kvm_guest(request):
     mode, _ = kvm_mode()
 
     def start(append='', extra=(), name=None, accel='kvm'):
-        name = name or request.node.name
-        if mode == 'direct':
-            vm = LocalQEMU(paths.qemu_binary('x86_64'),
-                           ['-accel', accel] + list(extra) +
-                           guest_args('x86_64', append), name)
-        else:
-            host = request.getfixturevalue('x86_testhost')
-            vm = host.launch(['-accel', accel] + list(extra) +
-                             guest_args('x86_64', append, root='/guest'), name)
+        host = None if mode == 'direct' else request.getfixturevalue('x86_testhost')
+        vm = start_x86_guest(host, accel, extra, append, name or request.node.name)
         started.append(vm)
         return vm
 

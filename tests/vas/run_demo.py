@@ -16,18 +16,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from vastest.local import LocalQEMU, guest_args   # noqa: E402
-from vastest import paths                         # noqa: E402
-from vastest.platform import kvm_mode             # noqa: E402
+from vastest.platform import kvm_mode, start_x86_guest  # noqa: E402
+from vastest.switching import switch              # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
 DURATION = int(os.environ.get('VAS_RUN_SECONDS', '20'))
 ACCEL = 'kvm,switchable=on'
 
 
-def switch(vm, to):
-    vm.qmp.cmd('switch-accel', accel=to)
-    last = vm.qmp.cmd('query-accel')['last-switch']
+def show_switch(vm, to):
+    last = switch(vm, to)['last-switch']
     phases = ', '.join('%s %d us' % (p['name'], p['us']) for p in last['phases'])
     print('[vas] switched %s -> %s: downtime %d us (%s)'
           % (last['from'], last['to'], last['downtime-us'], phases), flush=True)
@@ -38,7 +36,7 @@ def show_switches(vm):
     vm.wait_boot(180)
     for to in ('tcg', 'kvm'):
         vm.wait_heartbeat(len(vm.heartbeats()) + 3, 120)
-        switch(vm, to)
+        show_switch(vm, to)
 
 
 def follow(channel, start, stop):
@@ -57,18 +55,13 @@ def main():
     print('[vas] KVM runs %s: %s' % (mode, reason), flush=True)
     append = 'vas.duration=%d vas.interval_ms=1000' % DURATION
     host = None
-    if mode == 'direct':
-        vm = LocalQEMU(paths.qemu_binary('x86_64'),
-                       ['-accel', ACCEL, '-m', '512'] + guest_args('x86_64', append),
-                       'make-run')
-    else:
+    if mode != 'direct':
         print('[vas] booting the nested KVM test host (L1, under TCG)...', flush=True)
         t = time.monotonic()
         host = TestHost('x86_64', name='make-run-testhost')
         print('[vas] test host up in %.1fs: %s' % (time.monotonic() - t, host.kvm_probe()),
               flush=True)
-        vm = host.launch(['-accel', ACCEL, '-m', '512'] +
-                         guest_args('x86_64', append, root='/guest'), 'make-run')
+    vm = start_x86_guest(host, ACCEL, ['-m', '512'], append, 'make-run')
     stop = threading.Event()
     printer = threading.Thread(target=follow, args=(vm.console, vm.console_start, stop))
     printer.start()

@@ -79,3 +79,14 @@ def kvm_mode():
     with open(cache, 'w') as f:
         json.dump({'boot_id': _boot_id(), 'mode': mode, 'reason': reason}, f)
     return mode, reason
+
+
+def start_x86_guest(host, accel, extra, append, name):
+    """Our x86_64 guest on our QEMU with -accel ACCEL: on this host if
+    host is None, else inside that test host.  Same Guest interface."""
+    if host is None:
+        return LocalQEMU(paths.qemu_binary('x86_64'),
+                         ['-accel', accel] + list(extra) +
+                         guest_args('x86_64', append), name)
+    return host.launch(['-accel', accel] + list(extra) +
+                       guest_args('x86_64', append, root='/guest'), name)
