@@ -255,11 +255,44 @@ static bool apic_unaccept(CPUX86State *env, int vector)
     return true;
 }
 
+/*
+ * The interrupt shadow: after STI (or MOV SS) the CPU takes no interrupt
+ * until the next instruction is done.  QEMU's KVM code neither reads nor
+ * writes it, which is fine while KVM keeps it in the kernel, but across
+ * a switch it must move with the vCPU: "sti; hlt" relies on it, and an
+ * interrupt let in between the two is handled before HLT, which then
+ * waits for a wake-up that has already come.  TCG keeps the shadow in
+ * HF_INHIBIT_IRQ_MASK, which vmstate carries as part of hflags.
+ */
+static bool kvm_get_interrupt_shadow(CPUState *cs, bool *shadow)
+{
+    struct kvm_vcpu_events events;
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &events) < 0) {
+        return false;
+    }
+    *shadow = events.interrupt.shadow != 0;
+    return true;
+}
+
+static bool kvm_set_interrupt_shadow(CPUState *cs, bool shadow)
+{
+    struct kvm_vcpu_events events;
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &events) < 0) {
+        return false;
+    }
+    events.interrupt.shadow = shadow ? KVM_X86_SHADOW_INT_STI : 0;
+    events.flags |= KVM_VCPUEVENT_VALID_SHADOW;
+    return kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &events) == 0;
+}
+
 static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
 {
     CPUX86State *env = cpu_env(cs);
     X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
     int64_t offset;
+    bool shadow;
 
     if (env->hflags & HF_GUEST_MASK) {
         error_setg(errp, "CPU %d runs a nested guest: its nested "
@@ -301,6 +334,13 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
         error_setg(errp, "CPU %d has an event in flight", cs->cpu_index);
         return false;
     }
+    if (!kvm_get_interrupt_shadow(cs, &shadow)) {
+        error_setg(errp, "cannot read the interrupt shadow of CPU %d",
+                   cs->cpu_index);
+        return false;
+    }
+    env->hflags = (env->hflags & ~HF_INHIBIT_IRQ_MASK) |
+                  (shadow ? HF_INHIBIT_IRQ_MASK : 0);
     sc->tsc_adjust_known = !kvm_tsc_offset(cs, false, &offset);
     if (sc->tsc_adjust_known) {
         sc->tsc_adjust = offset - ticks_minus_host_tsc();
@@ -390,9 +430,21 @@ static void put_full_state(CPUState *cs, run_on_cpu_data arg)
 {
     Error **errp = arg.host_ptr;
 
-    if (kvm_arch_put_registers(cs, KVM_PUT_FULL_STATE, errp) == 0) {
-        cs->vcpu_dirty = false;
+    if (kvm_arch_put_registers(cs, KVM_PUT_FULL_STATE, errp) < 0) {
+        return;
     }
+    if (!kvm_set_interrupt_shadow(cs, cpu_env(cs)->hflags &
+                                      HF_INHIBIT_IRQ_MASK)) {
+        error_setg(errp, "cannot set the interrupt shadow");
+        return;
+    }
+    /*
+     * kvm_run still describes KVM's last exit, from before TCG ran: do not
+     * let it say the guest can take an interrupt now.  The first entry
+     * then asks KVM for an interrupt window instead of injecting blind.
+     */
+    cs->kvm_run->ready_for_interrupt_injection = 0;
+    cs->vcpu_dirty = false;
 }
 
 static bool enter_kvm(X86CPU *cpu, Error **errp)
