@@ -110,6 +110,7 @@ static bool save_cpus(SwitchRun *run, Error **errp)
         } else {
             run->state = g_byte_array_sized_new(bioc->usage);
             g_byte_array_append(run->state, bioc->data, bioc->usage);
+            trace_accel_switch_saved(run->state->len);
         }
     }
     qemu_fclose(f);
