@@ -5,7 +5,7 @@ Shows that the fork breaks nothing there: QMP protocol, serial boot, and
 migration (precopy over unix and tcp, x-ignore-shared).  They run under
 TCG: /dev/kvm is hidden from them in a private mount namespace, because
 the development machines' software KVM is too slow for them (see
-docs/devel/vas-testing.rst).
+docs/devel/vas.rst, "Nested KVM test hosts").
 """
 
 import os

@@ -7,9 +7,12 @@
 #   kernel     the Debian $VAS_SUITE kernel (bzImage, Image, zImage)
 #   initrd     uncompressed newc cpio: busybox-static, /init from
 #              tests/vas/guest/init, /bin/workload built from
-#              tests/vas/guest/workload.c (static, cross-compiled)
+#              tests/vas/guest/workload.c (static, cross-compiled),
+#              /bin/ioload from tests/vas/guest/ioload.c, and the virtio
+#              block and network modules ioload's devices need
 #   cmdline    base kernel command line; tests append vas.duration=S,
-#              vas.interval_ms=N, vas.mem_mib=N, vas.selftest_fail=mem|vec
+#              vas.interval_ms=N, vas.mem_mib=N, vas.selftest_fail=mem|vec,
+#              vas.disk=DEV, vas.net=IP:PORT
 #   qemu-args  machine arguments for it (no -m, -accel, -smp)
 #   workload   the workload binary, for running it elsewhere
 #   stamp      hash of the inputs; the image is rebuilt only when it changes
@@ -58,7 +61,7 @@ bdeb=$(vas_busybox_deb "$debarch")
 
 # The .deb names carry the package versions, so they stand for the contents.
 stamp=$({
-    sha256sum "$0" "$src/init" "$src/workload.c" \
+    sha256sum "$0" "$src/init" "$src/workload.c" "$src/ioload.c" \
         "$top/tests/vas/images/initramfs.sh" | cut -d' ' -f1
     basename "$kdeb"
     basename "$bdeb"
@@ -80,13 +83,19 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 
-# Only the kernel image: the modules are not needed by this guest.
-dpkg-deb --fsys-tarfile "$kdeb" | tar -C "$work" -x --wildcards './boot/vmlinuz-*'
+# The kernel image, and the virtio disk and network drivers that /init
+# loads when the command line asks for I/O load (vas.disk=, vas.net=).
+dpkg-deb --fsys-tarfile "$kdeb" | tar -C "$work" -x --wildcards \
+    './boot/vmlinuz-*' '*/modules/*/kernel/drivers/*' '*/modules/*/kernel/net/*'
 kernel=$(ls "$work"/boot/vmlinuz-*)
+moddir=$(ls -d "$work"/usr/lib/modules/* "$work"/lib/modules/* 2>/dev/null | head -n 1 || true)
 vas_busybox_install "$bdeb" "$root"
+mkdir -p "$root/etc"
+vas_add_modules "$moddir" "$root" virtio_blk virtio_net
 install -m 0755 "$src/init" "$root/init"
 "${cc[@]}" -static -O2 -Wall -o "$work/workload" "$src/workload.c"
 install -m 0755 "$work/workload" "$root/bin/workload"
+"${cc[@]}" -static -O2 -Wall -o "$root/bin/ioload" "$src/ioload.c"
 vas_cpio "$root" "$work/initrd"
 
 # Replace each file atomically; the stamp goes last.

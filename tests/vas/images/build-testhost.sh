@@ -57,29 +57,9 @@ moddir=$(ls -d "$work"/kernel/usr/lib/modules/* "$work"/kernel/lib/modules/* 2>/
 mkdir -p "$out"
 cp "$(ls "$work"/kernel/boot/vmlinu* | head -n 1)" "$out/kernel"
 
-# Modules named here plus what they depend on, deepest first, decompressed
-# (busybox's insmod does not unpack .ko.xz).
-add_module() {
-    local name=$1 file dep deps
-    file=$(find "$moddir" -name "$name.ko*" | head -n 1)
-    [ -n "$file" ] || vas_die "module $name not in $(basename "$kdeb")"
-    grep -qx "$name" "$work/modules.done" 2>/dev/null && return 0
-    deps=$(modinfo -F depends "$file")
-    for dep in ${deps//,/ }; do
-        add_module "$dep"
-    done
-    case $file in
-    *.xz)  xz -dc "$file" > "$root/lib/modules/$name.ko" ;;
-    *.zst) zstd -qdc "$file" > "$root/lib/modules/$name.ko" ;;
-    *)     cp "$file" "$root/lib/modules/$name.ko" ;;
-    esac
-    echo "$name" >> "$work/modules.done"
-    echo "$name.ko" >> "$root/etc/vas-modules"
-}
-: > "$root/etc/vas-modules"
 
 if [ "$arch" = x86_64 ]; then
-    add_module kvm-amd
+    vas_add_modules "$moddir" "$root" kvm-amd
     # Our QEMU, its shared libraries and the firmware it loads.
     strip -o "$root/usr/bin/qemu-system-x86_64" "$obj/qemu-system-x86_64"
     for lib in $(ldd "$obj/qemu-system-x86_64" | grep -o '/[^ ]*'); do

@@ -76,6 +76,21 @@ class Guest:
         m = self.expect(r'VAS-HB seq=%d ' % seq, timeout)
         return fields(m.string[m.start():])
 
+    def io_reports(self):
+        """Progress of the guest's I/O load (VAS-IO lines), oldest first."""
+        return [fields(line[line.index('VAS-IO'):])
+                for line in self.lines() if 'VAS-IO ' in line]
+
+    def io_results(self):
+        """The I/O load's final lines by kind: {'DISK': fields, 'NET': ...};
+        each has 'ok' ('OK' or 'FAIL') besides its KEY=VALUE fields."""
+        out = {}
+        for line in self.lines():
+            m = re.search(r'VAS-(DISK|NET) (OK|FAIL)(.*)', line)
+            if m:
+                out[m.group(1)] = dict(fields(m.group(3)), ok=m.group(2))
+        return out
+
     def stop_workload(self):
         self.console.write('stop\n')
 

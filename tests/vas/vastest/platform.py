@@ -5,7 +5,7 @@ The decision is made once per boot of this machine by a probe that tries
 to boot our x86_64 guest kernel with -accel kvm directly.  On a host with
 hardware virtualization it succeeds and KVM tests run directly; on these
 development machines /dev/kvm is a software KVM that cannot boot Linux
-(docs/devel/vas-testing.rst), so KVM tests run inside the test host.
+(docs/devel/vas.rst, "Nested KVM test hosts"), so KVM tests run inside the test host.
 
 VAS_KVM_MODE=direct|nested overrides the probe.
 """
@@ -13,9 +13,11 @@ VAS_KVM_MODE=direct|nested overrides the probe.
 import json
 import os
 import time
+import zlib
 
 from . import paths
 from .channel import Timeout
+from .guest import safe_name
 from .local import LocalQEMU, guest_args
 
 PROBE_SECONDS = 30
@@ -81,12 +83,64 @@ def kvm_mode():
     return mode, reason
 
 
-def start_x86_guest(host, accel, extra, append, name):
+# The guest's I/O load (tests/vas/guest/ioload.c): a scratch virtio-blk
+# disk, and a virtio-net NIC on slirp whose guestfwd runs "cat" for each
+# connection to ECHO, an echo service in the QEMU's own host.
+DISK_MIB = 32
+ECHO = '10.0.2.100:7'
+
+
+class ScratchDisk:
+    """A zeroed raw image where the guest's QEMU runs (here or in L1)."""
+
+    def __init__(self, host, name, mib=DISK_MIB):
+        self.host = host
+        if host is None:
+            self.path = os.path.join(paths.LOGS, name + '.disk.img')
+            with open(self.path, 'wb') as f:
+                f.truncate(mib << 20)
+        else:
+            self.path = '/tmp/%s.disk.img' % name
+            host.check('rm -f %s && truncate -s %dM %s' % (self.path, mib, self.path))
+
+    def crc32(self):
+        """zlib's CRC-32 of the image, as eight hex digits."""
+        if self.host is None:
+            with open(self.path, 'rb') as f:
+                crc = 0
+                for chunk in iter(lambda: f.read(1 << 20), b''):
+                    crc = zlib.crc32(chunk, crc)
+            return '%08x' % crc
+        return self.host.check('crc32 %s' % self.path)[-1].split()[0]
+
+
+def io_args(disk):
+    """QEMU arguments and kernel parameters for the guest's I/O load."""
+    args = ['-drive', 'file=%s,if=none,id=vas-disk,format=raw' % disk.path,
+            '-device', 'virtio-blk-pci,drive=vas-disk',
+            '-netdev', 'user,id=vas-net,restrict=on,guestfwd=tcp:%s-cmd:cat' % ECHO,
+            '-device', 'virtio-net-pci,netdev=vas-net,romfile=']
+    return args, 'vas.disk=/dev/vda vas.net=' + ECHO
+
+
+def start_x86_guest(host, accel, extra, append, name, io=False):
     """Our x86_64 guest on our QEMU with -accel ACCEL: on this host if
-    host is None, else inside that test host.  Same Guest interface."""
+    host is None, else inside that test host.  Same Guest interface.
+    With io, the guest also runs its disk and network load; the disk is
+    the returned guest's .disk."""
+    disk = None
+    extra = list(extra)
+    if io:
+        disk = ScratchDisk(host, safe_name(name))
+        args, params = io_args(disk)
+        extra += args
+        append = ' '.join(x for x in (append, params) if x)
     if host is None:
-        return LocalQEMU(paths.qemu_binary('x86_64'),
-                         ['-accel', accel] + list(extra) +
-                         guest_args('x86_64', append), name)
-    return host.launch(['-accel', accel] + list(extra) +
-                       guest_args('x86_64', append, root='/guest'), name)
+        vm = LocalQEMU(paths.qemu_binary('x86_64'),
+                       ['-accel', accel] + extra +
+                       guest_args('x86_64', append), name)
+    else:
+        vm = host.launch(['-accel', accel] + extra +
+                         guest_args('x86_64', append, root='/guest'), name)
+    vm.disk = disk
+    return vm
