@@ -69,6 +69,17 @@ static bool injected_failure(SwitchRun *run, const char *phase, Error **errp)
     return false;
 }
 
+/*
+ * Zeros after the last vCPU's state.  After each section and each struct
+ * element, vmstate's loader peeks ahead for a subsection: a guest value
+ * that happens to read as a subsection marker followed by a long name
+ * length makes it peek up to 257 bytes further.  In a migration stream
+ * more sections follow; at the end of a bare buffer that peek would run
+ * out of data and fail the whole load.  A zero byte never starts a
+ * subsection, so the trailer also ends every search.
+ */
+#define STATE_TRAILER_BYTES 258
+
 /* The vmstate sections that hold one vCPU's state, as migration has them */
 static int cpu_sections(CPUState *cpu, const VMStateDescription **vmsd)
 {
@@ -104,6 +115,9 @@ static bool save_cpus(SwitchRun *run, Error **errp)
         }
     }
     if (!ret) {
+        static const uint8_t trailer[STATE_TRAILER_BYTES];
+
+        qemu_put_buffer(f, trailer, sizeof(trailer));
         ret = qemu_fflush(f);
         if (ret) {
             error_setg_errno(errp, -ret, "cannot save the vCPU state");

@@ -129,6 +129,22 @@ def test_io_load(kvm_guest, request):
         'the disk image differs from what the guest read back'
 
 
+def test_vector_values_like_vmstate_markers(kvm_guest, request):
+    """Guest register values that read as vmstate subsection markers.
+
+    The workload's vector lanes all start with the bytes 05 ff, which the
+    big-endian vmstate stream shows as a subsection marker with a
+    255-byte name, so the loader peeks far ahead after each register;
+    near the end of the saved state that peek once ran off the buffer and
+    failed the switch and its roll-back.
+    """
+    vm = kvm_guest(GUEST + ' vas.vec_marker=1', extra=['-m', '512'] + TRACE,
+                   accel=SWITCHABLE)
+    vm.wait_boot(120)
+    round_trips(vm, 10, rng(request))
+    finish(vm)
+
+
 def test_start_on_tcg(kvm_guest):
     """-accel tcg,switchable=on boots on TCG, then moves to KVM and back."""
     vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,

@@ -23,10 +23,13 @@
  * exit status is 0 for OK, 1 for FAIL, 2 for bad options.
  *
  * Options, also read from the kernel command line as vas.duration=,
- * vas.interval_ms=, vas.mem_mib=, vas.selftest_fail= (options win):
+ * vas.interval_ms=, vas.mem_mib=, vas.vec_marker=, vas.selftest_fail=
+ * (options win):
  *   --duration S       stop after S seconds (0: until "stop" on stdin)
  *   --interval-ms N    heartbeat period
  *   --mem-mib N        size of the checked buffer
+ *   --vec-marker 1     vector values whose lanes start with the bytes of
+ *                      a vmstate subsection marker (see vec_marker)
  *   --selftest-fail mem|vec  corrupt the check once, to show it can fail
  */
 #define _GNU_SOURCE
@@ -69,6 +72,13 @@ static unsigned long duration_s;
 static unsigned long interval_ms = 1000;
 static unsigned long mem_mib = 64;
 static char selftest[16];
+/*
+ * vec_marker: the top two bytes of every 64-bit lane read 05 ff, which
+ * a big-endian vmstate stream shows as a subsection marker with a
+ * 255-byte name: a loader that peeks for subsections peeks far ahead.
+ */
+static unsigned long vec_marker;
+#define VMSTATE_LOOKALIKE 0x05ff000000000000ULL
 
 static unsigned long seq;       /* heartbeats printed so far */
 static unsigned long errors;
@@ -394,10 +404,13 @@ static void vec_pattern(struct vec_state *s, uint64_t round)
 #endif
 
     for (unsigned i = 0; i < VEC_BYTES; i += 8) {
+        uint64_t v;
+
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        memcpy(s->v + i, &x, 8);
+        v = vec_marker ? (x & 0x0000ffffffffffffULL) | VMSTATE_LOOKALIKE : x;
+        memcpy(s->v + i, &v, 8);
     }
 }
 
@@ -459,6 +472,8 @@ static bool set_option(const char *key, const char *val)
         interval_ms = v ? v : 1;
     } else if (!strcmp(key, "mem_mib") || !strcmp(key, "mem-mib")) {
         mem_mib = v;
+    } else if (!strcmp(key, "vec_marker") || !strcmp(key, "vec-marker")) {
+        vec_marker = v;
     } else {
         return false;
     }
@@ -546,7 +561,8 @@ int main(int argc, char **argv)
         if (strncmp(argv[i], "--", 2) || i + 1 == argc ||
             !set_option(argv[i] + 2, argv[i + 1])) {
             fprintf(stderr, "usage: %s [--duration S] [--interval-ms N] "
-                    "[--mem-mib N] [--selftest-fail mem|vec]\n", argv[0]);
+                    "[--mem-mib N] [--vec-marker 0|1] "
+                    "[--selftest-fail mem|vec]\n", argv[0]);
             return 2;
         }
         i++;
