@@ -286,8 +286,10 @@ void accel_switch_init_cpus_ops(void)
 
 /*
  * Re-render every address space so that dirty-log masks, which depend on
- * tcg_enabled(), are recomputed: KVM slots log dirty pages for TCG's code
- * tracking only while TCG runs.
+ * tcg_enabled(), are recomputed.  A range rendered while TCG ran (a VM
+ * started on TCG, or a BAR moved under TCG) asks KVM to log dirty pages
+ * for TCG's code tracking; KVM would keep logging them, without huge
+ * pages, after a switch back.
  */
 static void refresh_memory_topology(void)
 {
@@ -304,6 +306,14 @@ void accel_switch_activate(SwitchableAccel accel)
 {
     accel_switch.active = accel;
     tcg_allowed = accel == SWITCHABLE_ACCEL_TCG;
-    refresh_memory_topology();
+    /*
+     * Entering TCG needs no re-render: TCG finds guest code writes by its
+     * own TLB and bitmap, which read tcg_enabled() when they run, and
+     * turning on KVM's dirty logging for a vCPU that is not running
+     * would only cost time in proportion to guest RAM.
+     */
+    if (accel == SWITCHABLE_ACCEL_KVM) {
+        refresh_memory_topology();
+    }
     trace_accel_switch_activate(SwitchableAccel_str(accel));
 }
