@@ -324,7 +324,7 @@ static int net_load(const char *target)
 static char *cmdline_option(const char *key)
 {
     static char line[4096];
-    char want[64], *tok, *save;
+    char want[64], *copy, *tok, *save;
     FILE *f;
 
     if (!line[0]) {
@@ -337,12 +337,14 @@ static char *cmdline_option(const char *key)
         }
     }
     snprintf(want, sizeof(want), "vas.%s=", key);
-    tok = strdup(line);
-    for (tok = strtok_r(tok, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+    copy = strdup(line);    /* kept: the value returned points into it */
+    for (tok = strtok_r(copy, " \t\n", &save); tok;
+         tok = strtok_r(NULL, " \t\n", &save)) {
         if (!strncmp(tok, want, strlen(want))) {
             return tok + strlen(want);
         }
     }
+    free(copy);
     return NULL;
 }
 
@@ -390,9 +392,10 @@ int main(void)
     for (int i = 0; i < 2; i++) {
         if (kids[i] > 0) {
             kill(kids[i], SIGTERM);
-            while (waitpid(kids[i], &status, 0) < 0 && errno == EINTR) {
+            if (waitpid(kids[i], &status, 0) < 0 ||
+                !WIFEXITED(status) || WEXITSTATUS(status)) {
+                failed = 1;
             }
-            failed |= !WIFEXITED(status) || WEXITSTATUS(status);
         }
     }
     return failed || errors;
