@@ -22,12 +22,50 @@ def pytest_report_header(config):
     return 'KVM tests run %s: %s' % (mode, reason)
 
 
+class _TestHostKeeper:
+    """The session's x86 test host, booted when first needed.
+
+    If it has died (it once triple-faulted under TCG while a guest
+    booted), the next test gets a new one, with its own logs, instead of
+    every later test failing on the dead one.
+    """
+
+    def __init__(self):
+        self.host = None
+        self.boots = 0
+
+    def get(self):
+        if self.host is not None and not self.host.alive():
+            self.host.close()
+            self.host = None
+        if self.host is None:
+            name = 'testhost-x86_64' + ('.%d' % self.boots if self.boots else '')
+            self.boots += 1
+            self.host = TestHost('x86_64', name=name)
+        return self.host
+
+    def renew(self):
+        """A new test host for the next test (see test_switch.py)."""
+        self.close()
+        self.host = None
+
+    def close(self):
+        if self.host is not None:
+            self.host.close()
+
+
 @pytest.fixture(scope='session')
-def x86_testhost():
-    """The x86 nested test host, booted once per session when needed."""
-    host = TestHost('x86_64')
-    yield host
-    host.close()
+def _x86_testhost_keeper():
+    keeper = _TestHostKeeper()
+    yield keeper
+    keeper.close()
+
+
+@pytest.fixture
+def x86_testhost(_x86_testhost_keeper):
+    """The x86 nested test host, alive (booted once per session, and again
+    only if it died)."""
+    return _x86_testhost_keeper.get()
 
 
 @pytest.fixture

@@ -14,24 +14,26 @@ import pytest
 
 from vastest.checks import assert_workload_ok
 from vastest.local import wait_until
+from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
 from vastest.switching import GuestClock, active, rng, round_trips, switch
 
-# Known bugs, not fixed yet; each was seen in some runs, none in most:
-# - the guest stops getting timer interrupts after a switch (heartbeats
-#   stop while its clock runs on; at -smp 4 a CPU then spins in a soft
-#   lockup), seen within 15-50 switches;
-# - reloading the saved vCPU state hits the end of the buffer ("Failed to
-#   load cpu:env.xmm_regs") and the roll-back then aborts QEMU;
-# - a -smp 4 guest with the userspace irqchip hangs in early boot, before
-#   any switch;
-# - the nested test host itself exited once while a guest printed its
-#   kernel log after switches.
-# Until they are fixed these tests run and report XFAIL or XPASS; they are
-# not counted as passed.
-pytestmark = pytest.mark.xfail(
-    reason='intermittent switch bugs under investigation (see test_switch.py)',
-    strict=False)
+@pytest.fixture(autouse=True)
+def fresh_test_host(request):
+    """Each test here gets a test host of its own.
+
+    After a guest has been switched a hundred times, the next guest booted
+    in the same test host sometimes makes the test host itself (Linux and
+    its KVM, run by TCG with emulated SVM) triple-fault, silently, in the
+    guest's early boot: in 5 of 5 runs of round_trips[1] (50 round trips)
+    followed by another test, in none with 5 round trips, never while the
+    switched guest itself ran (600-switch runs).  A user-space QEMU in L1 should not be able to do that, so this
+    is an L1 or emulated-SVM bug that a fresh L1 (about 5 s to boot) keeps
+    away from the next test.  Tests outside this file share one test host.
+    """
+    if kvm_mode()[0] == 'nested':
+        request.getfixturevalue('_x86_testhost_keeper').renew()
+
 
 SWITCHABLE = 'kvm,switchable=on'
 # The switch's trace events go to the QEMU's log (kept in build/test-logs).
@@ -66,7 +68,10 @@ def test_round_trips(kvm_guest, request, smp):
     info = vm.qmp.cmd('query-accel')
     assert (info['active'], info['standby'], info['switchable']) == \
         ('kvm', 'tcg', True)
-    boot = vm.wait_boot(120)
+    # Four vCPUs on the test host's two, which TCG runs on this machine's
+    # two cores: boots take 15-18 s, but one took over 120 s (before any
+    # switch; a vCPU spinning on a lock whose holder is not running?).
+    boot = vm.wait_boot(120 if smp <= 2 else 360)
     assert int(boot['cpus']) == smp
     clock = GuestClock(vm)
     events = round_trips(vm, ROUND_TRIPS, rng(request))
@@ -232,6 +237,18 @@ def test_bad_requests(kvm_guest):
     assert switch(vm, 'tcg')['switches'] == 1
     vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
     finish(vm)
+
+
+def test_refused_while_incoming(kvm_guest):
+    """A QEMU waiting for an incoming migration refuses to switch."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-incoming', 'defer'],
+                   accel=SWITCHABLE)
+    assert vm.qmp.cmd('query-status')['status'] == 'inmigrate'
+    with pytest.raises(QMPError) as e:
+        switch(vm, 'tcg')
+    assert 'incoming migration' in e.value.desc
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['switches']) == ('kvm', 0)
 
 
 def test_not_switchable(kvm_guest):

@@ -44,6 +44,10 @@ class TestHost:
             fw += ['-L', d]
         args = [paths.qemu_binary(arch)] + fw + [
             '-no-user-config', '-nodefaults', '-display', 'none', '-no-reboot',
+            # If L1 resets (a triple fault leaves its console silent), this
+            # log has the reason and its registers.
+            '-d', 'cpu_reset,guest_errors',
+            '-D', os.path.join(self.logdir, self.name + '.cpu.log'),
             '-chardev', 'socket,id=con,path=%s,server=on,wait=on' % con,
             '-serial', 'chardev:con',
             '-device', 'virtio-serial-pci,max_ports=%d' % (2 * PORT_PAIRS + 2),
@@ -83,6 +87,10 @@ class TestHost:
         self.boot_lines = self.console.snapshot()
         self._qmps = {}
         self._consoles = {}
+
+    def alive(self):
+        """The test host runs and its shell is connected."""
+        return self.proc.poll() is None and not self.ctl.closed
 
     def kvm_probe(self):
         """The L1 kernel's own answer on /dev/kvm (kvm-probe line)."""
