@@ -32,6 +32,7 @@ class TestHost:
         self.logdir = logdir or paths.LOGS
         os.makedirs(self.logdir, exist_ok=True)
         img = paths.image('testhost-' + arch)
+        self.cpu_log = os.path.join(self.logdir, self.name + '.cpu.log')
         self.tmp = tempfile.mkdtemp(prefix='vas-l1-')
         self._seq = itertools.count()
         self._free = list(range(PORT_PAIRS))
@@ -47,7 +48,7 @@ class TestHost:
             # If L1 resets (a triple fault leaves its console silent), this
             # log has the reason and its registers.
             '-d', 'cpu_reset,guest_errors',
-            '-D', os.path.join(self.logdir, self.name + '.cpu.log'),
+            '-D', self.cpu_log,
             '-chardev', 'socket,id=con,path=%s,server=on,wait=on' % con,
             '-serial', 'chardev:con',
             '-device', 'virtio-serial-pci,max_ports=%d' % (2 * PORT_PAIRS + 2),
@@ -87,6 +88,14 @@ class TestHost:
         self.boot_lines = self.console.snapshot()
         self._qmps = {}
         self._consoles = {}
+
+    def triple_faulted(self):
+        """L1 itself died of a triple fault (its QEMU logged it)."""
+        try:
+            with open(self.cpu_log) as f:
+                return 'Triple fault' in f.read()
+        except OSError:
+            return False
 
     def alive(self):
         """The test host runs and its shell is connected."""
@@ -197,6 +206,14 @@ class InnerQEMU(Guest):
 
     def qemu_log(self):
         return self.host.run('cat %s' % self.log)[1]
+
+    def triple_faulted(self):
+        """L1 itself died of a triple fault (its QEMU logged it)."""
+        try:
+            with open(self.cpu_log) as f:
+                return 'Triple fault' in f.read()
+        except OSError:
+            return False
 
     def alive(self):
         return self.host.run('kill -0 %d' % self.pid)[0] == 0
