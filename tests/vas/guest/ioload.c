@@ -45,6 +45,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "report.h"
+
 #define DISK_BLOCK (64 * 1024)
 #define MAX_BLOCKS 4096
 #define NET_CHUNK (16 * 1024)
@@ -58,17 +60,6 @@ struct counters {
 static struct counters *shared;     /* written by the children */
 static volatile sig_atomic_t stop_requested;
 static unsigned errors;
-
-static void __attribute__((format(printf, 1, 2))) report(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
 
 static void __attribute__((format(printf, 2, 3)))
 check_failed(const char *what, const char *fmt, ...)

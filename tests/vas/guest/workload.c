@@ -46,6 +46,8 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 
+#include "report.h"
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #define ARCH_NAME "x86_64"
@@ -88,18 +90,6 @@ static volatile sig_atomic_t stop_requested;
 static uint64_t last_mono, last_cycles;
 static bool mem_bad, vec_bad;   /* in the current period */
 static unsigned vec_feature;    /* AVX on x86, NEON on arm */
-
-/* One whole line per report, flushed at once: the console is the log. */
-static void __attribute__((format(printf, 1, 2))) report(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
 
 /* A failed check: counted for the verdict and reported immediately. */
 static void __attribute__((format(printf, 2, 3)))

@@ -61,7 +61,7 @@ bdeb=$(vas_busybox_deb "$debarch")
 
 # The .deb names carry the package versions, so they stand for the contents.
 stamp=$({
-    sha256sum "$0" "$src/init" "$src/workload.c" "$src/ioload.c" \
+    sha256sum "$0" "$src/init" "$src/workload.c" "$src/ioload.c" "$src/report.h" \
         "$top/tests/vas/images/initramfs.sh" | cut -d' ' -f1
     basename "$kdeb"
     basename "$bdeb"

@@ -207,14 +207,6 @@ class InnerQEMU(Guest):
     def qemu_log(self):
         return self.host.run('cat %s' % self.log)[1]
 
-    def triple_faulted(self):
-        """L1 itself died of a triple fault (its QEMU logged it)."""
-        try:
-            with open(self.cpu_log) as f:
-                return 'Triple fault' in f.read()
-        except OSError:
-            return False
-
     def alive(self):
         return self.host.run('kill -0 %d' % self.pid)[0] == 0
 
