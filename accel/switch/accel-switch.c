@@ -135,6 +135,8 @@ AccelState *accel_switch_primary(AccelState *accel, MachineState *ms)
     Object *obj = OBJECT(accel);
     Error *err = NULL;
 
+    /* Any VM can migrate to or from the other accelerator */
+    accel_switch_cross_accel_init();
     if (accel_switch.requested != obj) {
         return accel;
     }

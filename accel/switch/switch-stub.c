@@ -68,6 +68,15 @@ void accel_switch_init_interfaces(AccelClass *ac)
 {
 }
 
+void accel_switch_cpu_pre_save(CPUState *cpu)
+{
+}
+
+bool accel_switch_cpu_post_load(CPUState *cpu, Error **errp)
+{
+    return true;
+}
+
 bool accel_switch_cpu_realize(CPUState *cpu, Error **errp)
 {
     return true;

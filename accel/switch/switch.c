@@ -151,7 +151,6 @@ static void flush_translations(void)
  */
 static bool load_cpus(SwitchRun *run, bool fixups, Error **errp)
 {
-    SwitchableAccel from = fixups ? run->from : run->to;
     SwitchableAccel to = accel_switch.active;
     QIOChannelBuffer *bioc = qio_channel_buffer_new(run->state->len);
     QEMUFile *f;
@@ -161,6 +160,8 @@ static bool load_cpus(SwitchRun *run, bool fixups, Error **errp)
     memcpy(bioc->data, run->state->data, run->state->len);
     bioc->usage = run->state->len;
     f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    /* The CPUs' post_load applies the fix-ups, as for a migration */
+    accel_switch.state_from = fixups ? run->from : -1;
     CPU_FOREACH(cpu) {
         const VMStateDescription *vmsd[2];
         int i, n = cpu_sections(cpu, vmsd);
@@ -174,13 +175,11 @@ static bool load_cpus(SwitchRun *run, bool fixups, Error **errp)
                 ok = false;
             }
         }
-        if (ok && fixups) {
-            ok = accel_switch.arch->enter(cpu, from, to, errp);
-        }
         if (!ok) {
             break;
         }
     }
+    accel_switch.state_from = -1;
     qemu_fclose(f);
     object_unref(OBJECT(bioc));
     if (!ok || !fixups) {
@@ -189,7 +188,7 @@ static bool load_cpus(SwitchRun *run, bool fixups, Error **errp)
     if (to == SWITCHABLE_ACCEL_TCG) {
         flush_translations();
     }
-    return accel_switch.arch->enter_vm(from, to, errp);
+    return accel_switch.arch->enter_vm(run->from, to, errp);
 }
 
 /*

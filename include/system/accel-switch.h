@@ -50,13 +50,37 @@ typedef struct AccelSwitchArchOps {
      */
     bool (*leave)(CPUState *cpu, SwitchableAccel from, Error **errp);
     /*
-     * @cpu's state has been reloaded through vmstate with @to active:
-     * apply what @to needs beyond what vmstate's post_load did.
+     * Saving side of a switch or a migration: complete @cpu's CPUState
+     * with what @accel keeps to itself, before vmstate saves it.
+     */
+    void (*cpu_pre_save)(CPUState *cpu, SwitchableAccel accel);
+    /*
+     * Loading side: @cpu's state, saved while @from ran it, has been
+     * loaded through vmstate (from the CPU's post_load) with @to active:
+     * adapt it to @to.  The same rules serve a switch and a migration.
      */
     bool (*enter)(CPUState *cpu, SwitchableAccel from, SwitchableAccel to,
                   Error **errp);
-    /* All vCPUs entered @to: VM-wide state (clocks) before they run. */
+    /*
+     * Switch only: all vCPUs entered @to: push them into @to, and set
+     * VM-wide state (clocks), before they run.
+     */
     bool (*enter_vm)(SwitchableAccel from, SwitchableAccel to, Error **errp);
+    /* Migration: the guest-visible CPU, as words for check_incoming() */
+    uint32_t (*describe_cpu)(uint64_t *words, uint32_t max);
+    /*
+     * Migration destination, before any guest state is loaded: refuse a
+     * guest whose CPU (described by the source) @to cannot go on with.
+     */
+    bool (*check_incoming)(SwitchableAccel from, SwitchableAccel to,
+                           const uint64_t *words, uint32_t n, Error **errp);
+    /*
+     * Migration destination: the state from @from is loaded and in @to;
+     * the vCPUs run next.
+     */
+    void (*incoming_done)(SwitchableAccel from, SwitchableAccel to);
+    /* Any VM (switchable or not), once the machine is built */
+    void (*machine_done)(void);
 } AccelSwitchArchOps;
 
 void accel_switch_register_arch(const AccelSwitchArchOps *ops);
@@ -70,6 +94,7 @@ AccelState *accel_switch_primary(AccelState *accel, MachineState *ms);
 void accel_switch_init_standby(MachineState *ms);
 void accel_switch_init_interfaces(AccelClass *ac);
 bool accel_switch_cpu_realize(CPUState *cpu, Error **errp);
+void accel_switch_cpu_pre_save(CPUState *cpu);
 bool accel_switch_cpu_post_load(CPUState *cpu, Error **errp);
 
 #endif /* SYSTEM_ACCEL_SWITCH_H */

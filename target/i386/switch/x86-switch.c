@@ -1,5 +1,5 @@
 /*
- * Accelerator switching: what x86 CPUs need to move between KVM and TCG
+ * Accelerator switching: the x86 side of a switch in one process
  *
  * Copyright (c) 2026 QEMU-VAS developers
  *
@@ -7,7 +7,6 @@
  */
 
 #include "qemu/osdep.h"
-#include "qemu/host-utils.h"
 #include "qapi/error.h"
 #include "qom/object.h"
 #include "hw/boards.h"
@@ -25,23 +24,24 @@
 #include "kvm/kvm_i386.h"
 #include "tcg/tcg-cpu.h"
 #include "x86-switch.h"
+#include "x86-switch-internal.h"
 #include "trace.h"
 
 #include <linux/kvm.h>
 
-/*
- * Per-vCPU clock bookkeeping.  TCG derives the guest TSC from the host
- * ticks (cpu_get_tsc()), KVM from its own offset; tsc_adjust carries the
- * guest's TSC value across, so that it neither jumps nor stops.
- */
-typedef struct X86SwitchCPU {
-    int64_t tsc_adjust;         /* guest TSC under TCG - elapsed ticks */
-    bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
-    int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
-    struct kvm_cpuid2 *kvm_cpuid;   /* the CPUID table KVM presents */
-} X86SwitchCPU;
-
 static X86SwitchCPU *switch_cpus;
+
+/*
+ * Switchable VMs get the table at start-up, before vCPU threads exist;
+ * other VMs when a migration from the other accelerator is loaded.
+ */
+X86SwitchCPU *x86_switch_cpu(CPUState *cs)
+{
+    if (!switch_cpus) {
+        switch_cpus = g_new0(X86SwitchCPU, current_machine->smp.max_cpus);
+    }
+    return &switch_cpus[cs->cpu_index];
+}
 
 int64_t x86_switch_tsc_adjust(CPUX86State *env)
 {
@@ -255,44 +255,11 @@ static bool apic_unaccept(CPUX86State *env, int vector)
     return true;
 }
 
-/*
- * The interrupt shadow: after STI (or MOV SS) the CPU takes no interrupt
- * until the next instruction is done.  QEMU's KVM code neither reads nor
- * writes it, which is fine while KVM keeps it in the kernel, but across
- * a switch it must move with the vCPU: "sti; hlt" relies on it, and an
- * interrupt let in between the two is handled before HLT, which then
- * waits for a wake-up that has already come.  TCG keeps the shadow in
- * HF_INHIBIT_IRQ_MASK, which vmstate carries as part of hflags.
- */
-static bool kvm_get_interrupt_shadow(CPUState *cs, bool *shadow)
-{
-    struct kvm_vcpu_events events;
-
-    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &events) < 0) {
-        return false;
-    }
-    *shadow = events.interrupt.shadow != 0;
-    return true;
-}
-
-static bool kvm_set_interrupt_shadow(CPUState *cs, bool shadow)
-{
-    struct kvm_vcpu_events events;
-
-    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &events) < 0) {
-        return false;
-    }
-    events.interrupt.shadow = shadow ? KVM_X86_SHADOW_INT_STI : 0;
-    events.flags |= KVM_VCPUEVENT_VALID_SHADOW;
-    return kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &events) == 0;
-}
-
 static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
 {
     CPUX86State *env = cpu_env(cs);
-    X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
+    X86SwitchCPU *sc = x86_switch_cpu(cs);
     int64_t offset;
-    bool shadow;
 
     if (env->hflags & HF_GUEST_MASK) {
         error_setg(errp, "CPU %d runs a nested guest: its nested "
@@ -334,13 +301,8 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
         error_setg(errp, "CPU %d has an event in flight", cs->cpu_index);
         return false;
     }
-    if (!kvm_get_interrupt_shadow(cs, &shadow)) {
-        error_setg(errp, "cannot read the interrupt shadow of CPU %d",
-                   cs->cpu_index);
-        return false;
-    }
-    env->hflags = (env->hflags & ~HF_INHIBIT_IRQ_MASK) |
-                  (shadow ? HF_INHIBIT_IRQ_MASK : 0);
+    /* The interrupt shadow is read when the state is saved */
+    sc->left = true;
     sc->tsc_adjust_known = !kvm_tsc_offset(cs, false, &offset);
     if (sc->tsc_adjust_known) {
         sc->tsc_adjust = offset - ticks_minus_host_tsc();
@@ -350,82 +312,6 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
     return true;
 }
 
-/*
- * KVM's record of events it is delivering; TCG delivers its own events at
- * once.  Left set, they would be delivered a second time back on KVM (and
- * cpu_post_load() turns a stale exception_nr into an injected exception).
- */
-static void clear_kvm_events(CPUX86State *env)
-{
-    env->interrupt_injected = -1;
-    env->soft_interrupt = 0;
-    env->exception_nr = -1;
-    env->exception_injected = 0;
-    env->exception_pending = 0;
-    env->exception_has_payload = 0;
-    env->exception_payload = 0;
-    env->nmi_injected = 0;
-}
-
-/*
- * x87 registers: TCG keeps env->fpregs[] by physical register (ST(i) is
- * fpregs[(fpstt + i) & 7]), KVM in stack order, as FXSAVE stores them
- * (fpregs[i] is ST(i)).  The two agree only while TOP is 0.
- */
-static void fpregs_stack_to_physical(CPUX86State *env)
-{
-    FPReg st[8];
-    int i;
-
-    memcpy(st, env->fpregs, sizeof(st));
-    for (i = 0; i < 8; i++) {
-        env->fpregs[(env->fpstt + i) & 7] = st[i];
-    }
-}
-
-static void fpregs_physical_to_stack(CPUX86State *env)
-{
-    FPReg phys[8];
-    int i;
-
-    memcpy(phys, env->fpregs, sizeof(phys));
-    for (i = 0; i < 8; i++) {
-        env->fpregs[i] = phys[(env->fpstt + i) & 7];
-    }
-}
-
-static void enter_tcg(X86CPU *cpu)
-{
-    CPUState *cs = CPU(cpu);
-    CPUX86State *env = &cpu->env;
-    X86SwitchCPU *sc = &switch_cpus[cs->cpu_index];
-
-    fpregs_stack_to_physical(env);
-    /* A VM started on KVM never initialized TCG's FPU status words */
-    cpu_init_fp_statuses(env);
-    update_fp_status(env);
-    update_mxcsr_status(env);
-
-    /*
-     * KVM only keeps the hflags that x86_update_hflags() computes; the
-     * ones TCG's translator also reads follow from CR4, XCR0 and EFER.
-     */
-    x86_update_hflags(env);
-    cpu_x86_update_cr4(env, env->cr[4]);
-    cpu_load_efer(env, env->efer);
-
-    /* Outside cpu_exec() TCG keeps the arithmetic flags in CC_SRC */
-    env->cc_src = env->eflags & (CC_O | CC_S | CC_Z | CC_A | CC_P | CC_C);
-    env->cc_op = CC_OP_EFLAGS;
-    env->df = env->eflags & DF_MASK ? -1 : 1;
-
-    clear_kvm_events(env);
-
-    if (!sc->tsc_adjust_known) {
-        sc->tsc_adjust = env->tsc - sc->ticks_at_leave;
-    }
-}
-
 static void put_full_state(CPUState *cs, run_on_cpu_data arg)
 {
     Error **errp = arg.host_ptr;
@@ -433,7 +319,7 @@ static void put_full_state(CPUState *cs, run_on_cpu_data arg)
     if (kvm_arch_put_registers(cs, KVM_PUT_FULL_STATE, errp) < 0) {
         return;
     }
-    if (!kvm_set_interrupt_shadow(cs, cpu_env(cs)->hflags &
+    if (!x86_kvm_set_interrupt_shadow(cs, cpu_env(cs)->hflags &
                                       HF_INHIBIT_IRQ_MASK)) {
         error_setg(errp, "cannot set the interrupt shadow");
         return;
@@ -447,18 +333,11 @@ static void put_full_state(CPUState *cs, run_on_cpu_data arg)
     cs->vcpu_dirty = false;
 }
 
-static bool enter_kvm(X86CPU *cpu, Error **errp)
+/* Load the reconciled state into KVM, with the TSC where TCG left it */
+static bool load_into_kvm(CPUState *cs, Error **errp)
 {
-    CPUState *cs = CPU(cpu);
-    CPUX86State *env = &cpu->env;
     Error *err = NULL;
     int64_t offset;
-
-    cs->exception_index = -1;
-    cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
-    fpregs_physical_to_stack(env);
-    env->mp_state = KVM_MP_STATE_RUNNABLE;
-    env->tsc = cpu_get_tsc(env);
 
     run_on_cpu(cs, put_full_state, RUN_ON_CPU_HOST_PTR(&err));
     if (err) {
@@ -466,19 +345,9 @@ static bool enter_kvm(X86CPU *cpu, Error **errp)
                                 cs->cpu_index);
         return false;
     }
-    offset = x86_switch_tsc_adjust(env) + ticks_minus_host_tsc();
+    offset = x86_switch_tsc_adjust(cpu_env(cs)) + ticks_minus_host_tsc();
     kvm_tsc_offset(cs, true, &offset);
     return true;
-}
-
-static bool x86_switch_enter(CPUState *cs, SwitchableAccel from,
-                             SwitchableAccel to, Error **errp)
-{
-    if (to == SWITCHABLE_ACCEL_TCG) {
-        enter_tcg(X86_CPU(cs));
-        return true;
-    }
-    return enter_kvm(X86_CPU(cs), errp);
 }
 
 static struct kvm_cpuid2 *read_kvm_cpuid(CPUState *cs)
@@ -556,10 +425,10 @@ void x86_switch_cpuid(CPUX86State *env, uint32_t index, uint32_t count,
     X86SwitchCPU *sc;
     uint32_t tcg_ebx = *ebx, tcg_ecx = *ecx;
 
-    if (!switch_cpus || !tcg_enabled()) {
+    if (!accel_switch_enabled() || !tcg_enabled()) {
         return;
     }
-    sc = &switch_cpus[cs->cpu_index];
+    sc = x86_switch_cpu(cs);
     if (!sc->kvm_cpuid) {
         sc->kvm_cpuid = read_kvm_cpuid(cs);
         if (!sc->kvm_cpuid) {
@@ -590,64 +459,24 @@ void x86_switch_cpuid(CPUX86State *env, uint32_t index, uint32_t count,
     }
 }
 
-/* struct pvclock_vcpu_time_info, as the guest's clock page holds it */
-typedef struct QEMU_PACKED PVClockTimeInfo {
-    uint32_t version;
-    uint32_t pad0;
-    uint64_t tsc_timestamp;
-    uint64_t system_time;
-    uint32_t tsc_to_system_mul;
-    int8_t tsc_shift;
-    uint8_t flags;
-    uint8_t pad[2];
-} PVClockTimeInfo;
-
-static uint64_t pvclock_scale(uint64_t delta, uint32_t mul)
-{
-    uint64_t lo, hi;
-
-    mulu64(&lo, &hi, delta, mul);
-    return (hi << 32) | (lo >> 32);
-}
-
-/*
- * The guest's kvmclock, read as the guest reads it: from the page KVM
- * last filled and the current TSC.  Under TCG nobody updates the page,
- * and the TSC alone moves the guest's time on.
- */
-static bool guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns)
-{
-    CPUX86State *env = &cpu->env;
-    PVClockTimeInfo t;
-    uint64_t delta;
-
-    if (!(env->system_time_msr & 1)) {
-        return false;
-    }
-    cpu_physical_memory_read(env->system_time_msr & ~1ULL, &t, sizeof(t));
-    if (!le32_to_cpu(t.tsc_to_system_mul)) {
-        return false;
-    }
-    delta = cpu_get_tsc(env) - le64_to_cpu(t.tsc_timestamp);
-    if (t.tsc_shift < 0) {
-        delta >>= -t.tsc_shift;
-    } else {
-        delta <<= t.tsc_shift;
-    }
-    *ns = le64_to_cpu(t.system_time) +
-          pvclock_scale(delta, le32_to_cpu(t.tsc_to_system_mul));
-    return true;
-}
-
 static bool x86_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
                                 Error **errp)
 {
     struct kvm_clock_data data = {};
+    CPUState *cs;
     uint64_t now;
     int ret;
 
-    if (to != SWITCHABLE_ACCEL_KVM ||
-        !guest_kvmclock_ns(X86_CPU(first_cpu), &now)) {
+    if (to != SWITCHABLE_ACCEL_KVM) {
+        x86_reconcile_run_tcg();
+        return true;
+    }
+    CPU_FOREACH(cs) {
+        if (!load_into_kvm(cs, errp)) {
+            return false;
+        }
+    }
+    if (!x86_guest_kvmclock_ns(X86_CPU(first_cpu), &now)) {
         return true;
     }
     data.clock = now;
@@ -665,8 +494,13 @@ static const AccelSwitchArchOps x86_switch_ops = {
     .check_config = x86_switch_check_config,
     .cpu_realize = x86_switch_cpu_realize,
     .leave = x86_switch_leave,
-    .enter = x86_switch_enter,
+    .cpu_pre_save = x86_reconcile_cpu_pre_save,
+    .enter = x86_reconcile_enter,
     .enter_vm = x86_switch_enter_vm,
+    .describe_cpu = x86_reconcile_describe_cpu,
+    .check_incoming = x86_reconcile_check_incoming,
+    .incoming_done = x86_reconcile_incoming_done,
+    .machine_done = x86_kvmclock_standby_register,
 };
 
 static void x86_switch_register(void)
