@@ -24,7 +24,7 @@ help:
 	@echo "make run             set up everything, boot the Debian guest under KVM"
 	@echo "make check           set up everything, run the test suite"
 	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4"
-	@echo "make bench           switch downtime and throughput -> build/bench/"
+	@echo "make bench           switch and migration downtime, throughput -> build/bench/"
 	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
 	@echo "make patches-export  write build/qemu's commits back to patches/"
 	@echo "make patches-check   fail if build/qemu holds edits patches/ does not"
@@ -63,6 +63,7 @@ stress: images
 
 bench: images
 	$(PYTHON) tests/vas/bench_switch.py
+	$(PYTHON) tests/vas/bench_migrate.py
 
 patches-export:
 	$(V)/overlay.sh export

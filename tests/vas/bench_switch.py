@@ -54,8 +54,8 @@ class Runner:
             # needs memory.
             self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
 
-    def start(self, accel, args, append, name):
-        return start_x86_guest(self.host, accel, args, append, name)
+    def start(self, accel, args, append, name, cpu=None):
+        return start_x86_guest(self.host, accel, args, append, name, cpu=cpu)
 
     def close(self):
         if self.host:
@@ -174,6 +174,15 @@ def svg(results):
     return '\n'.join(parts)
 
 
+def write_results(stem, results, picture):
+    """build/bench/STEM.json and STEM.svg."""
+    with open(os.path.join(OUT, stem + '.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(OUT, stem + '.svg'), 'w') as f:
+        f.write(picture)
+    print('[bench] wrote %s/%s.json and %s.svg' % (OUT, stem, stem))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     runner = Runner()
@@ -200,11 +209,7 @@ def main():
             print('[bench] downtime(%d MiB)/downtime(%d MiB), %s, %d vCPU: '
                   '%.2f (target <= 1.2)' % (big, small, key, smp, ratio),
                   flush=True)
-    with open(os.path.join(OUT, 'switch.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    with open(os.path.join(OUT, 'switch.svg'), 'w') as f:
-        f.write(svg(results))
-    print('[bench] wrote %s/switch.json and switch.svg' % OUT)
+    write_results('switch', results, svg(results))
     return 0
 
 

@@ -54,6 +54,13 @@ class LineReader:
                     self._on_line(self._decode(raw))
                 self._cond.notify_all()
 
+    def take_partial(self):
+        """The unterminated tail received so far, taken out of the
+        channel: whatever comes next starts a new line."""
+        with self._cond:
+            raw, self._partial = self._partial, b''
+        return self._decode(raw)
+
     @staticmethod
     def _decode(raw):
         return raw.decode('utf-8', 'replace').rstrip('\r')

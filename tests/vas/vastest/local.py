@@ -66,6 +66,9 @@ class LocalQEMU(Guest):
             return None
 
     def close(self):
+        if getattr(self, 'closed', False):
+            return
+        self.closed = True
         if self.alive():
             try:
                 self.qmp.cmd('quit', timeout=5)
@@ -86,15 +89,18 @@ class LocalQEMU(Guest):
         os.rmdir(self.tmp)
 
 
-def guest_args(arch, append='', root=None):
+def guest_args(arch, append='', root=None, cpu=None):
     """Machine, -kernel/-initrd/-append args for our guest image.
 
     root is where the image's kernel and initrd are as seen by the QEMU
-    that boots them (inside a test host they are in /guest).
+    that boots them (inside a test host they are in /guest).  cpu
+    replaces the image's -cpu model.
     """
     name = 'guest-' + arch
     cmdline = paths.read_image_file(name, 'cmdline')
     args = paths.read_image_file(name, 'qemu-args').split()
+    if cpu:
+        args[args.index('-cpu') + 1] = cpu
     root = root or paths.image(name)
     return args + [
         '-kernel', os.path.join(root, 'kernel'),

@@ -211,6 +211,11 @@ class InnerQEMU(Guest):
         return self.host.run('kill -0 %d' % self.pid)[0] == 0
 
     def close(self):
+        # A test that moved the guest on closes this QEMU itself, and the
+        # fixture closes it again: free its port pair only once.
+        if getattr(self, 'closed', False):
+            return
+        self.closed = True
         if self.host.proc.poll() is not None:
             # The test host itself is gone; so is this QEMU.
             self.host._free.append(self.pair)

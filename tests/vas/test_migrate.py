@@ -1,0 +1,263 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Migration between a KVM and a TCG QEMU, both ways (issue 4).
+
+Neither side is switchable: a plain -accel kvm QEMU (in-kernel irqchip,
+kvmclock) hands the running guest to a plain -accel tcg QEMU and back.
+The KVM half runs inside the nested test host.  Each hop is judged by
+the guest RAM digests of both sides (the source's after it stopped, the
+destination's before it runs) and by the guest, which must go on with
+its heartbeats; at the end its own checks and kernel log must be clean.
+"""
+
+import os
+import time
+
+import pytest
+
+from vastest.checks import assert_workload_ok
+from vastest.guest import Verdict, fields
+from vastest.local import wait_until
+from vastest.migrating import (CROSS_CPU, MigrationFailed,
+                               migrate, ram_digests, remove, shared_ram_args,
+                               status,
+                               uri, wait_done)
+from vastest.qmp import QMPError
+
+HOPS = int(os.environ.get('VAS_MIGRATION_HOPS', '10'))
+OTHER = {'kvm': 'tcg', 'tcg': 'kvm'}
+# A small workload buffer: every hop digests guest RAM twice, and the
+# test host (itself emulated) digests some 20 MiB/s.
+GUEST = 'vas.duration=0 vas.interval_ms=200 vas.mem_mib=16 earlyprintk=ttyS0'
+# kvmvapic patches hypercalls in its option ROM, in guest RAM, for the
+# accelerator that loads it: with it on, the digests of a cross-accelerator
+# hop differ in those bytes (docs/system/vas.rst).
+MEM_MIB = 512
+MEM = ['-m', str(MEM_MIB), '-global', 'apic-common.vapic=off']
+
+
+class Hops:
+    """The QEMUs one guest has lived in, oldest first."""
+
+    def __init__(self, kvm_guest, name, accel='kvm', cpu=CROSS_CPU,
+                 shared=False):
+        self.kvm_guest = kvm_guest
+        self.name = name
+        self.cpu = cpu
+        self.accel = accel
+        # With shared RAM every QEMU maps the same file, not copied.
+        self.ram_file = '/tmp/%s.ram' % name if shared else None
+        self.mem = MEM + (shared_ram_args(self.ram_file, MEM_MIB)
+                          if shared else [])
+        self.caps = {'x-ignore-shared': True} if shared else None
+        self.vms = [kvm_guest(GUEST, extra=self.mem, accel=accel, cpu=cpu,
+                              name='%s.0-%s' % (name, accel))]
+        # What the guest printed in the QEMUs it left, and a line it had
+        # half sent when the last one stopped, which goes on in the next.
+        self.history = []
+        self.carry = ''
+        # Under TCG inside the test host (TCG in TCG) a boot takes minutes.
+        self.vms[0].wait_boot(600 if accel == 'tcg' else 120)
+
+    @property
+    def vm(self):
+        return self.vms[-1]
+
+    def lines(self):
+        """The guest's console output through all its QEMUs.  (A test
+        host's console port serves one QEMU after another: a QEMU's own
+        lines are only those it printed while the guest lived in it.)"""
+        current = self.vm.lines()
+        if self.carry and current:
+            current[0] = self.carry + current[0]
+        return self.history + current
+
+    def heartbeats(self):
+        return [fields(line[line.index('VAS-HB'):])
+                for line in self.lines() if 'VAS-HB ' in line]
+
+    def wait_heartbeats_after(self, seq, timeout=120):
+        """Wait until the guest reported a heartbeat after number seq."""
+        assert wait_until(lambda: len(self.heartbeats()) > seq, timeout, 0.2), \
+            'no heartbeat after %d within %ss in %s' % (seq, timeout, self.vm.name)
+
+    def start_destination(self, accel, cpu=None):
+        return self.kvm_guest(GUEST, extra=self.mem + ['-incoming', 'defer', '-S'],
+                              accel=accel, cpu=cpu or self.cpu,
+                              name='%s.%d-%s' % (self.name, len(self.vms), accel))
+
+    def hop(self, transport):
+        """Migrate to a new QEMU on the other accelerator; check RAM."""
+        to = OTHER[self.accel]
+        src = self.vm
+        dst = self.start_destination(to)
+        out = migrate(src, dst, uri(transport, '%s.%d' % (self.name, len(self.vms))),
+                      caps=self.caps)
+        last = len(self.heartbeats())
+        assert src.qmp.cmd('query-status')['status'] == 'postmigrate'
+        assert dst.qmp.cmd('query-status')['status'] == 'paused'
+        before, after = ram_digests(src), ram_digests(dst)
+        assert before == after, 'guest RAM differs after %s -> %s' % (self.accel, to)
+        # The source is stopped: what it sent last has arrived.
+        time.sleep(0.5)
+        partial = src.console.take_partial()
+        self.history = self.lines()
+        self.carry = partial
+        self.vms.append(dst)
+        self.accel = to
+        dst.qmp.cmd('cont')
+        src.close()
+        # The guest goes on from where it stopped: its next heartbeat.
+        self.wait_heartbeats_after(last)
+        return out
+
+    def finish(self, min_heartbeats=5):
+        """Stop the workload (from KVM: under TCG in the test host the
+        guest reads its console very slowly) and check its reports."""
+        vm = self.vm
+        self.wait_heartbeats_after(len(self.heartbeats()))
+        vm.stop_workload()
+        last = vm.wait_verdict(180)
+        errors = [line for line in self.lines() if 'VAS-ERR' in line]
+        if self.ram_file:
+            remove(vm, self.ram_file)   # freed when the last QEMU exits
+        verdict = Verdict(last.line, self.heartbeats(), errors, last.dmesg)
+        # Neither side is switchable, so each shows the guest its own
+        # CPUID (hypervisor leaves, KVM's paravirt bits); the destination
+        # checked up front that it has every feature the guest saw.
+        assert_workload_ok(vm, verdict, min_heartbeats, same_cpuid=False)
+        return verdict
+
+
+@pytest.mark.parametrize('transport,count', [
+    ('tcp', HOPS), ('unix', 4), ('file', 4)])
+def test_ping_pong(kvm_guest, transport, count):
+    """KVM -> TCG -> KVM ... across processes, over each transport."""
+    hops = Hops(kvm_guest, 'pingpong-' + transport)
+    hops.wait_heartbeats_after(2)
+    for i in range(count):
+        out = hops.hop(transport)
+        print('hop %d to %s: downtime %s ms, total %s ms, %s bytes'
+              % (i + 1, hops.accel, out.get('downtime'), out.get('total-time'),
+                 out['ram']['transferred']))
+    if hops.accel != 'kvm':
+        hops.hop(transport)
+    verdict = hops.finish(min_heartbeats=count)
+    # The guest kept kvmclock, which TCG carried on from its pages.
+    assert any('kvm-clock' in line for line in verdict.dmesg)
+
+
+def test_ping_pong_shared_file(kvm_guest):
+    """KVM -> TCG -> KVM ... with guest RAM in a shared file: RAM stays
+    where it is (x-ignore-shared); ROMs and device state still travel."""
+    hops = Hops(kvm_guest, 'shared-file', shared=True)
+    hops.wait_heartbeats_after(2)
+    for i in range(HOPS):
+        out = hops.hop('unix')
+        sent = out['ram']['transferred']
+        print('hop %d to %s: downtime %s ms, total %s ms, %s bytes'
+              % (i + 1, hops.accel, out.get('downtime'), out.get('total-time'),
+                 sent))
+        assert sent < (MEM_MIB << 20) // 100, \
+            'hop %d sent %d bytes of RAM' % (i + 1, sent)
+    hops.finish(min_heartbeats=HOPS)
+
+
+def test_refused_capability_mismatch(kvm_guest):
+    """x-ignore-shared on the source only: the destination says so."""
+    hops = Hops(kvm_guest, 'caps', shared=True)
+    hops.wait_heartbeats_after(1)
+    src = hops.vm
+    dst = hops.start_destination('tcg')
+    with pytest.raises(MigrationFailed):
+        migrate(src, dst, uri('tcp', 'caps'), timeout=120,
+                caps={'x-ignore-shared': True}, dst_caps={})
+    assert src.qmp.cmd('query-status')['status'] == 'running'
+    log = '\n'.join(dst.qemu_log() if hasattr(dst, 'qemu_log') else [])
+    dst.close()
+    assert 'Capability x-ignore-shared is off, but received capability is on' \
+        in log, log
+    hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
+    hops.finish(min_heartbeats=3)
+
+
+def test_start_on_tcg(kvm_guest):
+    """A guest booted under TCG moves to KVM and back."""
+    hops = Hops(kvm_guest, 'from-tcg', accel='tcg')
+    hops.wait_heartbeats_after(1)
+    hops.hop('unix')
+    hops.hop('unix')
+    hops.hop('unix')
+    assert hops.accel == 'kvm'
+    hops.finish(min_heartbeats=3)
+
+
+def refused(hops, accel, cpu):
+    """Migrate to a destination that must refuse; return its error output.
+    The source must go on running the guest."""
+    src = hops.vm
+    dst = hops.start_destination(accel, cpu)
+    with pytest.raises(MigrationFailed):
+        migrate(src, dst, uri('tcp', hops.name + '.refused'), timeout=120)
+    assert src.qmp.cmd('query-status')['status'] == 'running'
+    hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
+    log = '\n'.join(dst.qemu_log() if hasattr(dst, 'qemu_log') else [])
+    dst.close()
+    return log
+
+
+def test_refused_cpu_lacks_features(kvm_guest):
+    """A TCG destination whose CPU lacks a feature the guest uses."""
+    hops = Hops(kvm_guest, 'refused-cpu')
+    hops.wait_heartbeats_after(1)
+    log = refused(hops, 'tcg', 'qemu64,x2apic=off,svm=off')
+    assert 'features this tcg CPU lacks: x2apic' in log, log
+    hops.finish(min_heartbeats=3)
+
+
+def test_refused_pv_hypercalls(kvm_guest):
+    """A guest offered KVM hypercall features cannot move to TCG."""
+    hops = Hops(kvm_guest, 'refused-pv', cpu=CROSS_CPU + ',kvm-pv-ipi=on')
+    hops.wait_heartbeats_after(1)
+    log = refused(hops, 'tcg', CROSS_CPU)
+    assert 'paravirtual features that TCG cannot serve: kvm-pv-ipi' in log, log
+    hops.finish(min_heartbeats=3)
+
+
+def test_cancelled(kvm_guest):
+    """A migration cancelled mid-stream leaves the source running."""
+    hops = Hops(kvm_guest, 'cancelled')
+    hops.wait_heartbeats_after(1)
+    src = hops.vm
+    dst = hops.start_destination('tcg')
+    to = uri('tcp', 'cancelled')
+    dst.qmp.cmd('migrate-incoming', {'uri': to})
+    # Slow enough to be caught mid-stream.
+    src.qmp.cmd('migrate-set-parameters', {'max-bandwidth': 1 << 20})
+    src.qmp.cmd('migrate', {'uri': to})
+    assert wait_until(lambda: status(src)['ram']['transferred'] > 0
+                      if 'ram' in status(src) else False, 60)
+    assert status(src)['status'] == 'active'
+    src.qmp.cmd('migrate_cancel')
+    assert wait_done(src, 60)['status'] == 'cancelled'
+    assert src.qmp.cmd('query-status')['status'] == 'running'
+    hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
+    dst.close()
+    # And a second migration then goes through.
+    src.qmp.cmd('migrate-set-parameters', {'max-bandwidth': 1 << 40})
+    hops.hop('tcp')
+    hops.hop('tcp')
+    hops.finish(min_heartbeats=3)
+
+
+def test_ram_digest_hmp(kvm_guest):
+    """info ram-digest shows the same digests as query-ram-digest."""
+    hops = Hops(kvm_guest, 'digest-hmp')
+    hops.vm.qmp.cmd('stop')
+    digests = ram_digests(hops.vm)
+    text = hops.vm.qmp.hmp('info ram-digest')
+    for block, (size, pages, sha) in digests.items():
+        assert '%s: size 0x%x, %d non-zero pages, sha256 %s' % (
+            block, size, pages, sha) in text
+    assert digests['pc.ram'][1] > 0
+    with pytest.raises(QMPError):
+        hops.vm.qmp.cmd('query-ram-digest', {'block': 'pc.ram'})

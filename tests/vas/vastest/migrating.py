@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Migrating our guest between two QEMUs on one host, over QMP."""
+
+import itertools
+import os
+import time
+
+from .channel import Timeout
+
+# A CPU model both accelerators present in full: a guest that saw it
+# under one can go on under the other.  (-cpu max differs: KVM's follows
+# the host, TCG's is what TCG emulates.)
+CROSS_CPU = 'qemu64,x2apic=on,svm=off'
+
+_ports = itertools.count(47000)
+
+
+class MigrationFailed(Exception):
+    pass
+
+
+def uri(transport, name):
+    """A migration URI for transport, on the host both QEMUs run on."""
+    if transport == 'tcp':
+        return 'tcp:127.0.0.1:%d' % next(_ports)
+    if transport == 'unix':
+        return 'unix:/tmp/%s.mig.sock' % name
+    return 'file:/tmp/%s.mig' % name
+
+
+def remove(vm, path):
+    """Delete path where vm's QEMU runs."""
+    host = getattr(vm, 'host', None)
+    if host is not None:
+        host.run('rm -f %s' % path)
+    elif os.path.exists(path):
+        os.unlink(path)
+
+
+def status(vm):
+    return vm.qmp.cmd('query-migrate')
+
+
+def wait_done(vm, timeout):
+    """Wait for vm's (outgoing or incoming) migration to end; return
+    query-migrate's answer.  A destination that fails to load exits; its
+    QMP channel in a test host does not close, so ask whether it lives."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            out = vm.qmp.cmd('query-migrate', timeout=10)
+        except Timeout:
+            if not vm.alive():
+                raise MigrationFailed('%s exited:\n%s' % (
+                    vm.name, '\n'.join(getattr(vm, 'qemu_log', list)())))
+            out = {}
+        if out.get('status') in ('completed', 'failed', 'cancelled'):
+            return out
+        if time.monotonic() > deadline:
+            raise MigrationFailed('migration still %s after %ss'
+                                  % (out.get('status'), timeout))
+        time.sleep(0.2)
+
+
+def set_caps(vm, caps):
+    if caps:
+        vm.qmp.cmd('migrate-set-capabilities', {'capabilities': [
+            {'capability': k, 'state': v} for k, v in caps.items()]})
+
+
+def migrate(src, dst, to, timeout=600, caps=None, dst_caps=None):
+    """Move the guest from src into dst, which was started with
+    -incoming defer (and -S, so it stays paused), through the URI to.
+    caps are migration capabilities for both sides ({name: bool}), or
+    for the source only if dst_caps gives the destination's.
+
+    Returns the source's query-migrate answer.  Raises MigrationFailed
+    with the source's error if it failed.  A file has no reader while it
+    is written: the destination starts reading once it is complete.
+    """
+    set_caps(src, caps)
+    set_caps(dst, caps if dst_caps is None else dst_caps)
+    # The guest dirties memory all the time: allow a long final stop
+    # rather than copy for ever.
+    src.qmp.cmd('migrate-set-parameters', {'downtime-limit': 20000})
+    is_file = to.startswith('file:')
+    if is_file:
+        remove(src, to[5:])
+    else:
+        dst.qmp.cmd('migrate-incoming', {'uri': to})
+    src.qmp.cmd('migrate', {'uri': to})
+    out = wait_done(src, timeout)
+    if out['status'] != 'completed':
+        raise MigrationFailed('source: %s: %s'
+                              % (out['status'], out.get('error-desc')))
+    if is_file:
+        dst.qmp.cmd('migrate-incoming', {'uri': to})
+    into = wait_done(dst, timeout)
+    if into['status'] != 'completed':
+        raise MigrationFailed('destination: %s' % into)
+    if is_file:
+        remove(src, to[5:])
+    return out
+
+
+def shared_ram_args(path, mib):
+    """Guest RAM in a file both QEMUs on one host map (share=on), which
+    migration with x-ignore-shared does not copy."""
+    return ['-object', 'memory-backend-file,id=vas-ram,size=%dM,mem-path=%s,'
+            'share=on' % (mib, path), '-machine', 'memory-backend=vas-ram']
+
+
+def ram_digests(vm):
+    """query-ram-digest as {block: (size, non-zero pages, sha256)}."""
+    return {d['block']: (d['size'], d['pages'], d['sha256'])
+            for d in vm.qmp.cmd('query-ram-digest', timeout=300)}
