@@ -20,6 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_switch import OUT, Runner, write_results  # noqa: E402
+from vastest.local import wait_until               # noqa: E402
 from vastest.migrating import (CROSS_CPU, migrate, remove,  # noqa: E402
                                shared_ram_args, uri)
 
@@ -65,8 +66,11 @@ def case(runner, mib, shared):
                 'downtime_ms': info.get('downtime'),
                 'total_ms': info.get('total-time'),
                 'ram_bytes': info['ram']['transferred']})
-            # Let the guest run on its new accelerator before moving on.
-            vm.wait_heartbeat(len(vm.heartbeats()) + 2, 600)
+            # Let the guest run on its new accelerator before moving on
+            # (its heartbeats go on numbering from the source's).
+            seen = len(vm.heartbeats())
+            if not wait_until(lambda: len(vm.heartbeats()) >= seen + 2, 600):
+                raise RuntimeError('the guest stopped after %s' % accel)
     finally:
         vm.close()
         if shared:
