@@ -59,6 +59,11 @@ class LocalQEMU(Guest):
     def alive(self):
         return self.proc.poll() is None
 
+    def qemu_log(self):
+        """QEMU's own output (stderr and stdout), as lines."""
+        with open(self.stderr.name, errors='replace') as f:
+            return f.read().splitlines()
+
     def wait_exit(self, timeout):
         try:
             return self.proc.wait(timeout)

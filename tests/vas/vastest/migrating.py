@@ -52,7 +52,7 @@ def wait_done(vm, timeout):
         except Timeout:
             if not vm.alive():
                 raise MigrationFailed('%s exited:\n%s' % (
-                    vm.name, '\n'.join(getattr(vm, 'qemu_log', list)())))
+                    vm.name, '\n'.join(vm.qemu_log())))
             out = {}
         if out.get('status') in ('completed', 'failed', 'cancelled'):
             return out
@@ -68,11 +68,12 @@ def set_caps(vm, caps):
             {'capability': k, 'state': v} for k, v in caps.items()]})
 
 
-def migrate(src, dst, to, timeout=600, caps=None, dst_caps=None):
+def migrate(src, dst, to, timeout=600, caps=None, dst_caps=None, params=None):
     """Move the guest from src into dst, which was started with
     -incoming defer (and -S, so it stays paused), through the URI to.
     caps are migration capabilities for both sides ({name: bool}), or
-    for the source only if dst_caps gives the destination's.
+    for the source only if dst_caps gives the destination's; params are
+    more migration parameters for the source.
 
     Returns the source's query-migrate answer.  Raises MigrationFailed
     with the source's error if it failed.  A file has no reader while it
@@ -82,7 +83,8 @@ def migrate(src, dst, to, timeout=600, caps=None, dst_caps=None):
     set_caps(dst, caps if dst_caps is None else dst_caps)
     # The guest dirties memory all the time: allow a long final stop
     # rather than copy for ever.
-    src.qmp.cmd('migrate-set-parameters', {'downtime-limit': 20000})
+    src.qmp.cmd('migrate-set-parameters',
+                dict({'downtime-limit': 20000}, **(params or {})))
     is_file = to.startswith('file:')
     if is_file:
         remove(src, to[5:])
