@@ -168,6 +168,10 @@ void accel_switch_cross_accel_init(void)
     accel_switch.state_from = -1;
     accel_switch.incoming_from = -1;
     vmstate_register(NULL, 0, &vmstate_accel_source, &accel_source);
-    qemu_add_vm_change_state_handler(incoming_vm_state_change, NULL);
+    /*
+     * After the handlers of priority 0, the kvmclock device's among them:
+     * the x86 fix-ups read the kvm-clock it sets as the VM starts.
+     */
+    qemu_add_vm_change_state_handler_prio(incoming_vm_state_change, NULL, 1);
     qemu_add_machine_init_done_notifier(&cross_accel_machine_done_notifier);
 }

@@ -46,11 +46,11 @@ static uint64_t pvclock_scale(uint64_t delta, uint32_t mul)
 }
 
 /*
- * The guest's kvmclock, read as the guest reads it: from the page KVM
- * last filled and the current TSC.  Under TCG nobody updates the page,
- * and the TSC alone moves the guest's time on.
+ * The guest's kvmclock at guest TSC @tsc, read as the guest reads it:
+ * from the page KVM last filled.  Under TCG nobody updates the page, and
+ * the TSC alone moves the guest's time on.
  */
-bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns)
+bool x86_guest_kvmclock_ns_at(X86CPU *cpu, uint64_t tsc, uint64_t *ns)
 {
     CPUX86State *env = &cpu->env;
     PVClockTimeInfo t;
@@ -63,7 +63,7 @@ bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns)
     if (!le32_to_cpu(t.tsc_to_system_mul)) {
         return false;
     }
-    delta = cpu_get_tsc(env) - le64_to_cpu(t.tsc_timestamp);
+    delta = tsc - le64_to_cpu(t.tsc_timestamp);
     if (t.tsc_shift < 0) {
         delta >>= -t.tsc_shift;
     } else {
@@ -72,6 +72,11 @@ bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns)
     *ns = le64_to_cpu(t.system_time) +
           pvclock_scale(delta, le32_to_cpu(t.tsc_to_system_mul));
     return true;
+}
+
+bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns)
+{
+    return x86_guest_kvmclock_ns_at(cpu, cpu_get_tsc(&cpu->env), ns);
 }
 
 typedef struct KVMClockStandby {

@@ -65,6 +65,73 @@ bool x86_kvm_set_interrupt_shadow(CPUState *cs, bool shadow)
 }
 
 /*
+ * KVM shows guest TSC = host TSC + a per-vCPU offset, TCG shows elapsed
+ * ticks + tsc_adjust: moving the offset itself carries the TSC over
+ * exactly.  Writing MSR_IA32_TSC instead is not exact: KVM snaps a value
+ * written within a second of what it expects to its previous offset.
+ * (KVM_VCPU_TSC_OFFSET appeared in Linux 5.16; older kernels get the MSR.)
+ */
+int x86_kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset)
+{
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+        .addr = (uintptr_t)offset,
+    };
+
+    return kvm_vcpu_ioctl(cs, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR,
+                          &attr);
+}
+
+static bool kvm_guest_tsc(CPUState *cs, uint64_t *tsc)
+{
+    struct {
+        struct kvm_msrs info;
+        struct kvm_msr_entry entries[1];
+    } msrs = {
+        .info.nmsrs = 1,
+        .entries[0].index = MSR_IA32_TSC,
+    };
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msrs) != 1) {
+        return false;
+    }
+    *tsc = msrs.entries[0].data;
+    return true;
+}
+
+/*
+ * A migration destination writes the guest TSC into KVM when it loads
+ * the state, and KVM's TSC runs from then on, also while the VM waits
+ * to be started; kvm-clock instead resumes (KVM_SET_CLOCK, by the
+ * kvmclock device as the VM starts, before this runs) at the time the
+ * guest's clock page gives for the loaded TSC.  The guest's clocksource
+ * watchdog compares the two: let the TSC resume from the loaded value
+ * too, advanced by what kvm-clock has run since it was set.
+ */
+static void kvm_resume_tsc(CPUState *cs, uint64_t tsc)
+{
+    struct kvm_clock_data clock = {};
+    uint64_t now, loaded_ns;
+    int64_t offset;
+
+    if (x86_guest_kvmclock_ns_at(X86_CPU(cs), tsc, &loaded_ns) &&
+        kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) == 0 &&
+        clock.clock >= loaded_ns &&
+        clock.clock - loaded_ns < NANOSECONDS_PER_SECOND) {
+        tsc += muldiv64(clock.clock - loaded_ns, cpu_env(cs)->tsc_khz,
+                        1000000);
+    }
+    if (!kvm_guest_tsc(cs, &now) ||
+        x86_kvm_tsc_offset(cs, false, &offset) < 0) {
+        return;
+    }
+    offset += tsc - now;
+    x86_kvm_tsc_offset(cs, true, &offset);
+    trace_x86_reconcile_resume_tsc(cs->cpu_index, now - tsc);
+}
+
+/*
  * Saving side: what vmstate does not fetch by itself.  Under TCG the
  * guest TSC is computed, never stored; under KVM the interrupt shadow
  * stays in the kernel.
@@ -230,6 +297,7 @@ static void enter_kvm(CPUState *cs, CPUX86State *env)
      * before it reads the wall clock, so KVM does not need it.
      */
     env->wall_clock_msr = 0;
+    x86_switch_cpu(cs)->loaded_tsc = env->tsc;
     cs->exception_index = -1;
     cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
     fpregs_physical_to_stack(env);
@@ -359,7 +427,7 @@ void x86_reconcile_run_tcg(void)
  * Destination side, after the whole state was loaded and pushed into the
  * accelerator, before the vCPUs run.  TCG's vCPUs learn of interrupts
  * pending in the APIC; KVM gets the interrupt shadow, which its register
- * upload leaves alone.
+ * upload leaves alone, and the TSC the source stopped at.
  */
 void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
 {
@@ -383,5 +451,6 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
             warn_report("cannot set the interrupt shadow of CPU %d",
                         cs->cpu_index);
         }
+        kvm_resume_tsc(cs, x86_switch_cpu(cs)->loaded_tsc);
     }
 }

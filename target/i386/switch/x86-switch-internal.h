@@ -22,6 +22,7 @@ typedef struct X86SwitchCPU {
     bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
     bool left;                  /* this process's KVM ran it until now */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
+    uint64_t loaded_tsc;        /* guest TSC of the state loaded into KVM */
     struct kvm_cpuid2 *kvm_cpuid;   /* the CPUID table KVM presents */
 } X86SwitchCPU;
 
@@ -31,6 +32,7 @@ X86SwitchCPU *x86_switch_cpu(CPUState *cs);
 /* x86-reconcile.c: what both a switch and a migration need */
 bool x86_kvm_get_interrupt_shadow(CPUState *cs, bool *shadow);
 bool x86_kvm_set_interrupt_shadow(CPUState *cs, bool shadow);
+int x86_kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset);
 void x86_reconcile_cpu_pre_save(CPUState *cs, SwitchableAccel accel);
 bool x86_reconcile_enter(CPUState *cs, SwitchableAccel from,
                          SwitchableAccel to, Error **errp);
@@ -43,6 +45,7 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to);
 
 /* x86-kvmclock.c: the guest's kvmclock when KVM does not keep it */
 bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns);
+bool x86_guest_kvmclock_ns_at(X86CPU *cpu, uint64_t tsc, uint64_t *ns);
 void x86_kvmclock_standby_register(void);
 
 #endif /* TARGET_I386_SWITCH_INTERNAL_H */

@@ -55,25 +55,6 @@ static int64_t ticks_minus_host_tsc(void)
 }
 
 /*
- * KVM shows guest TSC = host TSC + a per-vCPU offset, TCG shows elapsed
- * ticks + tsc_adjust: moving the offset itself carries the TSC over
- * exactly.  Writing MSR_IA32_TSC instead is not exact: KVM snaps a value
- * written within a second of what it expects to its previous offset.
- * (KVM_VCPU_TSC_OFFSET appeared in Linux 5.16; older kernels get the MSR.)
- */
-static int kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset)
-{
-    struct kvm_device_attr attr = {
-        .group = KVM_VCPU_TSC_CTRL,
-        .attr = KVM_VCPU_TSC_OFFSET,
-        .addr = (uintptr_t)offset,
-    };
-
-    return kvm_vcpu_ioctl(cs, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR,
-                          &attr);
-}
-
-/*
  * Paravirtual features TCG does not implement, or that KVM only offers
  * with its in-kernel local APIC: the guest would lose them on a switch.
  */
@@ -303,7 +284,7 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
     }
     /* The interrupt shadow is read when the state is saved */
     sc->left = true;
-    sc->tsc_adjust_known = !kvm_tsc_offset(cs, false, &offset);
+    sc->tsc_adjust_known = !x86_kvm_tsc_offset(cs, false, &offset);
     if (sc->tsc_adjust_known) {
         sc->tsc_adjust = offset - ticks_minus_host_tsc();
     } else {
@@ -346,7 +327,7 @@ static bool load_into_kvm(CPUState *cs, Error **errp)
         return false;
     }
     offset = x86_switch_tsc_adjust(cpu_env(cs)) + ticks_minus_host_tsc();
-    kvm_tsc_offset(cs, true, &offset);
+    x86_kvm_tsc_offset(cs, true, &offset);
     return true;
 }
 
