@@ -117,7 +117,7 @@ def io_moves(vm, timeout=120):
     beats = len(vm.heartbeats())
     if not wait_until(lambda: len(vm.heartbeats()) > beats, 10, 0.2):
         raise Timeout('the guest stopped printing after switches (last '
-                      'heartbeat %d)' % beats)
+                      'heartbeat %d)\n%s' % (beats, vm.describe_stall()))
     raise AssertionError('guest I/O stopped: reports since %d: %s'
                          % (n, vm.io_reports()[n:]))
 

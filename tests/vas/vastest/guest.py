@@ -8,6 +8,8 @@ verdict, and its kernel log.
 
 import re
 
+from .channel import Timeout
+
 # Kernel log lines that mean a switch or migration hurt the guest.
 # (The clocksource watchdog's "read-back delay" and "Long readout
 # interval, skipping" notices are not among them: they say a check was
@@ -73,8 +75,25 @@ class Guest:
                 for line in self.lines() if 'VAS-HB ' in line]
 
     def wait_heartbeat(self, seq, timeout):
-        m = self.expect(r'VAS-HB seq=%d ' % seq, timeout)
+        try:
+            m = self.expect(r'VAS-HB seq=%d ' % seq, timeout)
+        except Timeout as e:
+            raise Timeout('%s\n%s' % (e, self.describe_stall()))
         return fields(m.string[m.start():])
+
+    def describe_stall(self):
+        """What QEMU shows of a guest that went silent: CPU, interrupt
+        controllers and the serial port it prints through (IER and LSR
+        only: reading IIR would clear a pending transmit interrupt)."""
+        out = ['state of %s when the guest went silent:' % self.name]
+        for cmd in ('info status', 'info registers', 'info lapic',
+                    'info pic', 'info irq', 'i /b 0x3f9', 'i /b 0x3fd'):
+            try:
+                out += ['(qemu) ' + cmd, self.qmp.hmp(cmd, timeout=20).rstrip()]
+            except Exception as e:      # a dead QEMU says nothing more
+                out.append('(qemu) %s: %s' % (cmd, e))
+                break
+        return '\n'.join(out)
 
     def io_reports(self):
         """Progress of the guest's I/O load (VAS-IO lines), oldest first."""
