@@ -4,8 +4,8 @@
 
 Measures, in one run, downtime and total migration time KVM->TCG and
 TCG->KVM (one round trip per case) for 256 MiB / 2 GiB / 8 GiB of guest
-RAM, with RAM copied and with RAM in a shared file left in place
-(x-ignore-shared).  Results go to build/bench/migrate.json and
+RAM, with RAM copied, with RAM in a shared file left in place
+(x-ignore-shared), and with memfd RAM handed over by cpr-transfer.  Results go to build/bench/migrate.json and
 build/bench/migrate.svg.  The KVM half runs where KVM works (directly
 or in the nested test host), so the numbers are those of nested
 virtualization.
@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_switch import OUT, Runner, write_results  # noqa: E402
 from vastest.local import wait_until               # noqa: E402
-from vastest.migrating import (CROSS_CPU, migrate, remove,  # noqa: E402
+from vastest.migrating import (CROSS_CPU, cpr_incoming_args,  # noqa: E402
+                               memfd_ram_args, migrate, migrate_cpr, remove,
                                shared_ram_args, uri)
 
 SIZES_MIB = [int(x) for x in
@@ -29,22 +30,29 @@ SIZES_MIB = [int(x) for x in
 ROUNDS = int(os.environ.get('VAS_BENCH_ROUNDS', '1'))
 GUEST = 'vas.duration=0 vas.interval_ms=100 vas.mem_mib=16'
 OTHER = {'kvm': 'tcg', 'tcg': 'kvm'}
+# How guest RAM moves: copied, left in a shared file, memfds handed over
+MODES = ('copy', 'shared', 'memfd')
 
 
-def start(runner, accel, mib, shared, name, incoming=False):
-    args = ['-m', str(mib), '-global', 'apic-common.vapic=off']
-    if shared:
+def start(runner, accel, mib, mode, name, incoming=False):
+    args = ['-m', str(mib)]
+    if mode == 'shared':
         args += shared_ram_args('/tmp/bench-migrate.ram', mib)
+    elif mode == 'memfd':
+        args += memfd_ram_args(mib)
+    if incoming and mode == 'memfd':
+        return runner.start(accel, args + ['-S'] + cpr_incoming_args(name),
+                            GUEST, name, cpu=CROSS_CPU, connect=False)
     if incoming:
         args += ['-incoming', 'defer', '-S']
     return runner.start(accel, args, GUEST, name, cpu=CROSS_CPU)
 
 
-def case(runner, mib, shared):
+def case(runner, mib, mode):
     """Round trips KVM -> TCG -> KVM; the source's query-migrate of each."""
-    caps = {'x-ignore-shared': True} if shared else None
-    tag = '%d-%s' % (mib, 'shared' if shared else 'copy')
-    vm = start(runner, 'kvm', mib, shared, 'bench-mig-%s-0' % tag)
+    caps = {'x-ignore-shared': True} if mode == 'shared' else None
+    tag = '%d-%s' % (mib, mode)
+    vm = start(runner, 'kvm', mib, mode, 'bench-mig-%s-0' % tag)
     out = {'kvm->tcg': [], 'tcg->kvm': []}
     accel = 'kvm'
     try:
@@ -52,10 +60,13 @@ def case(runner, mib, shared):
         vm.wait_heartbeat(3, 120)
         for i in range(2 * ROUNDS):
             to = OTHER[accel]
-            dst = start(runner, to, mib, shared,
+            dst = start(runner, to, mib, mode,
                         'bench-mig-%s-%d' % (tag, i + 1), incoming=True)
             try:
-                info = migrate(vm, dst, uri('unix', 'bench-mig'), caps=caps)
+                if mode == 'memfd':
+                    info = migrate_cpr(vm, dst, dst.name)
+                else:
+                    info = migrate(vm, dst, uri('unix', 'bench-mig'), caps=caps)
             except BaseException:
                 dst.close()
                 raise
@@ -73,7 +84,7 @@ def case(runner, mib, shared):
                 raise RuntimeError('the guest stopped after %s' % accel)
     finally:
         vm.close()
-        if shared:
+        if mode == 'shared':
             remove(vm, '/tmp/bench-migrate.ram')
     return out
 
@@ -84,7 +95,7 @@ def median(values):
 
 
 def svg(results):
-    """Total migration time per case (bars), log scale, copy vs shared."""
+    """Total migration time per case (bars), log scale, by mode."""
     import math
     rows = []
     for name, v in sorted(results['cases'].items()):
@@ -101,7 +112,8 @@ def svg(results):
     for i, (name, t) in enumerate(rows):
         y = h * math.log10(max(t, 1)) / math.log10(top)
         x = 40 + i * 34
-        color = '#228833' if 'shared' in name else '#4477aa'
+        color = ('#228833' if 'shared' in name else
+                 '#ccbb44' if 'memfd' in name else '#4477aa')
         parts.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"/>'
                      % (x, 30 + h - y, bar, y, color))
         parts.append('<text x="%d" y="%d" transform="rotate(60 %d %d)">%s</text>'
@@ -116,10 +128,10 @@ def main():
     results = {'kvm_mode': runner.mode, 'rounds': ROUNDS, 'cases': {}}
     try:
         for mib in SIZES_MIB:
-            for shared in (False, True):
-                name = '%d MiB %s' % (mib, 'shared' if shared else 'copy')
+            for mode in MODES:
+                name = '%d MiB %s' % (mib, mode)
                 try:
-                    results['cases'][name] = case(runner, mib, shared)
+                    results['cases'][name] = case(runner, mib, mode)
                 except Exception as e:      # keep the other cases
                     results['cases'][name] = {'error': str(e).splitlines()[0]}
                 print('[bench] %s: %s' % (name, json.dumps(results['cases'][name])),
@@ -128,22 +140,24 @@ def main():
         runner.close()
     c = results['cases']
     big, small = max(SIZES_MIB), min(SIZES_MIB)
-    for key in ('kvm->tcg', 'tcg->kvm'):
-        try:
-            copy = median([r['total_ms'] for r in c['%d MiB copy' % big][key]])
-            shared = median([r['total_ms'] for r in c['%d MiB shared' % big][key]])
-            d_big = median([r['downtime_ms'] for r in c['%d MiB shared' % big][key]])
-            d_small = median([r['downtime_ms']
-                              for r in c['%d MiB shared' % small][key]])
-        except KeyError:
-            continue
-        results['speedup_%dm_%s' % (big, key)] = copy / shared
-        results['shared_downtime_ratio_%dm_%dm_%s' % (big, small, key)] = \
-            d_big / d_small
-        print('[bench] %s, %d MiB: full copy %d ms, shared %d ms: %.1fx '
-              '(target >= 20x); shared downtime %d MiB/%d MiB: %.2f'
-              % (key, big, copy, shared, copy / shared, big, small,
-                 d_big / d_small), flush=True)
+    for mode in MODES[1:]:
+        for key in ('kvm->tcg', 'tcg->kvm'):
+            try:
+                copy = median([r['total_ms'] for r in c['%d MiB copy' % big][key]])
+                kept = median([r['total_ms'] for r in c['%d MiB %s' % (big, mode)][key]])
+                d_big = median([r['downtime_ms']
+                                for r in c['%d MiB %s' % (big, mode)][key]])
+                d_small = median([r['downtime_ms']
+                                  for r in c['%d MiB %s' % (small, mode)][key]])
+            except KeyError:
+                continue
+            results['speedup_%s_%dm_%s' % (mode, big, key)] = copy / kept
+            results['downtime_ratio_%s_%dm_%dm_%s' % (mode, big, small, key)] = \
+                d_big / d_small
+            print('[bench] %s, %d MiB: full copy %d ms, %s %d ms: %.1fx '
+                  '(target >= 20x); %s downtime %d MiB/%d MiB: %.2f'
+                  % (key, big, copy, mode, kept, copy / kept, mode, big, small,
+                     d_big / d_small), flush=True)
     write_results('migrate', results, svg(results))
     return 0
 

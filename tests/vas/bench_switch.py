@@ -54,8 +54,9 @@ class Runner:
             # needs memory.
             self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
 
-    def start(self, accel, args, append, name, cpu=None):
-        return start_x86_guest(self.host, accel, args, append, name, cpu=cpu)
+    def start(self, accel, args, append, name, cpu=None, connect=True):
+        return start_x86_guest(self.host, accel, args, append, name, cpu=cpu,
+                               connect=connect)
 
     def close(self):
         if self.host:

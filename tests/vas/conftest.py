@@ -128,10 +128,11 @@ def kvm_guest(request):
     started = []
     mode, _ = kvm_mode()
 
-    def start(append='', extra=(), name=None, accel='kvm', io=False, cpu=None):
+    def start(append='', extra=(), name=None, accel='kvm', io=False, cpu=None,
+              connect=True):
         host = None if mode == 'direct' else request.getfixturevalue('x86_testhost')
         vm = start_x86_guest(host, accel, extra, append, name or request.node.name,
-                             io, cpu)
+                             io, cpu, connect)
         started.append(vm)
         return vm
 

@@ -10,6 +10,7 @@ its heartbeats; at the end its own checks and kernel log must be clean.
 """
 
 import os
+import re
 import time
 
 import pytest
@@ -17,9 +18,10 @@ import pytest
 from vastest.checks import assert_workload_ok
 from vastest.guest import Verdict, fields
 from vastest.local import wait_until
-from vastest.migrating import (CROSS_CPU, MigrationFailed,
-                               migrate, ram_digests, remove, shared_ram_args,
-                               status,
+from vastest.paths import LOGS
+from vastest.migrating import (CROSS_CPU, MigrationFailed, cpr_incoming_args,
+                               cpr_sockets, memfd_ram_args, migrate, migrate_cpr,
+                               ram_digests, remove, shared_ram_args, status,
                                uri, wait_done)
 from vastest.qmp import QMPError
 
@@ -28,27 +30,29 @@ OTHER = {'kvm': 'tcg', 'tcg': 'kvm'}
 # A small workload buffer: every hop digests guest RAM twice, and the
 # test host (itself emulated) digests some 20 MiB/s.
 GUEST = 'vas.duration=0 vas.interval_ms=200 vas.mem_mib=16 earlyprintk=ttyS0'
-# kvmvapic patches hypercalls in its option ROM, in guest RAM, for the
-# accelerator that loads it: with it on, the digests of a cross-accelerator
-# hop differ in those bytes (docs/system/vas.rst).
 MEM_MIB = 512
-MEM = ['-m', str(MEM_MIB), '-global', 'apic-common.vapic=off']
+MEM = ['-m', str(MEM_MIB)]
 
 
 class Hops:
     """The QEMUs one guest has lived in, oldest first."""
 
     def __init__(self, kvm_guest, name, accel='kvm', cpu=CROSS_CPU,
-                 shared=False):
+                 shared=None):
         self.kvm_guest = kvm_guest
         self.name = name
         self.cpu = cpu
         self.accel = accel
-        # With shared RAM every QEMU maps the same file, not copied.
-        self.ram_file = '/tmp/%s.ram' % name if shared else None
-        self.mem = MEM + (shared_ram_args(self.ram_file, MEM_MIB)
-                          if shared else [])
-        self.caps = {'x-ignore-shared': True} if shared else None
+        # With shared RAM every QEMU maps the same memory, not copied: a
+        # named file (x-ignore-shared), or memfds cpr-transfer hands on.
+        self.shared = shared
+        self.ram_file = '/tmp/%s.ram' % name if shared == 'file' else None
+        self.mem = MEM
+        if shared == 'file':
+            self.mem = MEM + shared_ram_args(self.ram_file, MEM_MIB)
+        elif shared == 'memfd':
+            self.mem = MEM + memfd_ram_args(MEM_MIB)
+        self.caps = {'x-ignore-shared': True} if shared == 'file' else None
         self.vms = [kvm_guest(GUEST, extra=self.mem, accel=accel, cpu=cpu,
                               name='%s.0-%s' % (name, accel))]
         # What the guest printed in the QEMUs it left, and a line it had
@@ -77,21 +81,37 @@ class Hops:
 
     def wait_heartbeats_after(self, seq, timeout=120):
         """Wait until the guest reported a heartbeat after number seq."""
-        assert wait_until(lambda: len(self.heartbeats()) > seq, timeout, 0.2), \
-            'no heartbeat after %d within %ss in %s' % (seq, timeout, self.vm.name)
+        ok = wait_until(lambda: len(self.heartbeats()) > seq, timeout, 0.2)
+        self.save_log()
+        assert ok, 'no heartbeat after %d within %ss in %s\n%s' % (
+            seq, timeout, self.vm.name, self.vm.describe_stall())
+
+    def save_log(self):
+        """The guest's console through all its QEMUs, with the hops."""
+        with open(os.path.join(LOGS, self.name + '.guest.log'), 'w') as f:
+            f.write('\n'.join(self.lines()) + '\n')
 
     def start_destination(self, accel, cpu=None):
+        name = '%s.%d-%s' % (self.name, len(self.vms), accel)
+        if self.shared == 'memfd':
+            return self.kvm_guest(GUEST, extra=self.mem + ['-S'] +
+                                  cpr_incoming_args(name),
+                                  accel=accel, cpu=cpu or self.cpu, name=name,
+                                  connect=False)
         return self.kvm_guest(GUEST, extra=self.mem + ['-incoming', 'defer', '-S'],
-                              accel=accel, cpu=cpu or self.cpu,
-                              name='%s.%d-%s' % (self.name, len(self.vms), accel))
+                              accel=accel, cpu=cpu or self.cpu, name=name)
 
     def hop(self, transport):
-        """Migrate to a new QEMU on the other accelerator; check RAM."""
+        """Migrate to a new QEMU on the other accelerator; check RAM.
+        (With memfd RAM, by cpr-transfer over unix sockets.)"""
         to = OTHER[self.accel]
         src = self.vm
         dst = self.start_destination(to)
-        out = migrate(src, dst, uri(transport, '%s.%d' % (self.name, len(self.vms))),
-                      caps=self.caps)
+        if self.shared == 'memfd':
+            out = migrate_cpr(src, dst, dst.name)
+        else:
+            out = migrate(src, dst, uri(transport, '%s.%d' % (self.name, len(self.vms))),
+                          caps=self.caps)
         last = len(self.heartbeats())
         assert src.qmp.cmd('query-status')['status'] == 'postmigrate'
         assert dst.qmp.cmd('query-status')['status'] == 'paused'
@@ -100,7 +120,8 @@ class Hops:
         # The source is stopped: what it sent last has arrived.
         time.sleep(0.5)
         partial = src.console.take_partial()
-        self.history = self.lines()
+        self.history = self.lines() + ['[test] hop %d: %s -> %s'
+                                       % (len(self.vms), self.accel, to)]
         self.carry = partial
         self.vms.append(dst)
         self.accel = to
@@ -117,6 +138,7 @@ class Hops:
         self.wait_heartbeats_after(len(self.heartbeats()))
         vm.stop_workload()
         last = vm.wait_verdict(180)
+        self.save_log()
         errors = [line for line in self.lines() if 'VAS-ERR' in line]
         if self.ram_file:
             remove(vm, self.ram_file)   # freed when the last QEMU exits
@@ -146,10 +168,12 @@ def test_ping_pong(kvm_guest, transport, count):
     assert any('kvm-clock' in line for line in verdict.dmesg)
 
 
-def test_ping_pong_shared_file(kvm_guest):
-    """KVM -> TCG -> KVM ... with guest RAM in a shared file: RAM stays
-    where it is (x-ignore-shared); ROMs and device state still travel."""
-    hops = Hops(kvm_guest, 'shared-file', shared=True)
+@pytest.mark.parametrize('shared', ['file', 'memfd'])
+def test_ping_pong_shared(kvm_guest, shared):
+    """KVM -> TCG -> KVM ... with guest RAM in shared memory, which stays
+    where it is: a named file (x-ignore-shared; ROMs still travel), or
+    memfds for all RAM blocks (cpr-transfer)."""
+    hops = Hops(kvm_guest, 'shared-' + shared, shared=shared)
     hops.wait_heartbeats_after(2)
     for i in range(HOPS):
         out = hops.hop('unix')
@@ -164,7 +188,7 @@ def test_ping_pong_shared_file(kvm_guest):
 
 def test_refused_capability_mismatch(kvm_guest):
     """x-ignore-shared on the source only: the destination says so."""
-    hops = Hops(kvm_guest, 'caps', shared=True)
+    hops = Hops(kvm_guest, 'caps', shared='file')
     hops.wait_heartbeats_after(1)
     src = hops.vm
     dst = hops.start_destination('tcg')
@@ -181,6 +205,29 @@ def test_refused_capability_mismatch(kvm_guest):
     log = exit_log(dst)
     assert 'Capability x-ignore-shared is off, but received capability is on' \
         in log, log
+    hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
+    hops.finish(min_heartbeats=3)
+
+
+def test_refused_cpr_unshared_ram(kvm_guest):
+    """cpr-transfer of a VM whose RAM is not shared: migrate fails at
+    once naming the block, and the guest goes on in the source."""
+    hops = Hops(kvm_guest, 'cpr-unshared')
+    hops.wait_heartbeats_after(1)
+    src = hops.vm
+    src.qmp.cmd('migrate-set-parameters', {'mode': 'cpr-transfer'})
+    main, cpr = cpr_sockets('cpr-unshared')
+    with pytest.raises(QMPError) as e:
+        src.qmp.cmd('migrate', {'channels': [
+            {'channel-type': 'main',
+             'addr': {'transport': 'socket', 'type': 'unix', 'path': main}},
+            {'channel-type': 'cpr',
+             'addr': {'transport': 'socket', 'type': 'unix', 'path': cpr}}]})
+    # (the first block it finds: a ROM, if only pc.ram were shared)
+    assert re.search(r'Memory region \S+ is not compatible with CPR\. share=on '
+                     r'is required for memory-backend objects, and '
+                     r'aux-ram-share=on is required\.', e.value.desc), e.value
+    assert src.qmp.cmd('query-status')['status'] == 'running'
     hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
     hops.finish(min_heartbeats=3)
 

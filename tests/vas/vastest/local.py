@@ -20,7 +20,7 @@ class LocalQEMU(Guest):
     before the harness is connected.
     """
 
-    def __init__(self, binary, args, name, logdir=None):
+    def __init__(self, binary, args, name, logdir=None, connect=True):
         self.name = name = safe_name(name)
         self.logdir = logdir or paths.LOGS
         os.makedirs(self.logdir, exist_ok=True)
@@ -45,16 +45,28 @@ class LocalQEMU(Guest):
                                      stdout=self.stderr, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.console = self.qmp = None
+        self._sockets = con, qmp
+        if connect:
+            self.connect()
+
+    def connect(self, timeout=30):
+        """Connect to the console and QMP, which QEMU opens once it has
+        read its CPR state when it has a cpr -incoming channel."""
+        con, qmp = self._sockets
         try:
-            self.console = LineChannel(connect_unix(con, 30, self.proc),
-                                       os.path.join(self.logdir, name + '.console.log'),
-                                       name + '-console')
-            self.qmp = QMPClient(connect_unix(qmp, 30, self.proc),
-                                 os.path.join(self.logdir, name + '.qmp.log'))
+            self.console = LineChannel(connect_unix(con, timeout, self.proc),
+                                       os.path.join(self.logdir, self.name + '.console.log'),
+                                       self.name + '-console')
+            self.qmp = QMPClient(connect_unix(qmp, timeout, self.proc),
+                                 os.path.join(self.logdir, self.name + '.qmp.log'))
             self.qmp.negotiate()
         except BaseException:
             self.close()
             raise
+
+    def wait_path(self, path, timeout=60):
+        """Wait until path exists."""
+        return wait_until(lambda: os.path.exists(path), timeout, 0.2)
 
     def alive(self):
         return self.proc.poll() is None

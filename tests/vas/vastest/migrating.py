@@ -2,6 +2,7 @@
 """Migrating our guest between two QEMUs on one host, over QMP."""
 
 import itertools
+import json
 import os
 import time
 
@@ -110,6 +111,52 @@ def shared_ram_args(path, mib):
     migration with x-ignore-shared does not copy."""
     return ['-object', 'memory-backend-file,id=vas-ram,size=%dM,mem-path=%s,'
             'share=on' % (mib, path), '-machine', 'memory-backend=vas-ram']
+
+
+def memfd_ram_args(mib):
+    """Guest RAM in a memfd, and with aux-ram-share every other RAM block
+    (ROMs, video RAM) too: cpr-transfer hands their file descriptors to
+    the destination QEMU, which maps the same memory."""
+    return ['-object', 'memory-backend-memfd,id=vas-ram,size=%dM,share=on' % mib,
+            '-machine', 'memory-backend=vas-ram,aux-ram-share=on']
+
+
+def cpr_sockets(name):
+    """The main and CPR channels of a cpr-transfer migration called name."""
+    return '/tmp/%s.mig.sock' % name, '/tmp/%s.cpr.sock' % name
+
+
+def cpr_incoming_args(name):
+    """-incoming options of a cpr-transfer destination.  Its monitor opens
+    only once the source sent the CPR state: start it with connect=False."""
+    main, cpr = cpr_sockets(name)
+    return ['-incoming', 'unix:' + main, '-incoming', json.dumps(
+        {'channel-type': 'cpr', 'addr': {'transport': 'socket',
+                                         'type': 'unix', 'path': cpr}})]
+
+
+def migrate_cpr(src, dst, name, timeout=600):
+    """cpr-transfer from src into dst, started with cpr_incoming_args(name)
+    (and -S, so it stays paused).  Returns the source's query-migrate."""
+    main, cpr = cpr_sockets(name)
+    if not dst.wait_path(cpr):
+        raise MigrationFailed('%s does not listen on %s:\n%s'
+                              % (dst.name, cpr, '\n'.join(dst.qemu_log())))
+    src.qmp.cmd('migrate-set-parameters', {'mode': 'cpr-transfer'})
+    src.qmp.cmd('migrate', {'channels': [
+        {'channel-type': 'main',
+         'addr': {'transport': 'socket', 'type': 'unix', 'path': main}},
+        {'channel-type': 'cpr',
+         'addr': {'transport': 'socket', 'type': 'unix', 'path': cpr}}]})
+    dst.connect()
+    out = wait_done(src, timeout)
+    if out['status'] != 'completed':
+        raise MigrationFailed('source: %s: %s'
+                              % (out['status'], out.get('error-desc')))
+    into = wait_done(dst, timeout)
+    if into['status'] != 'completed':
+        raise MigrationFailed('destination: %s' % into)
+    return out
 
 
 def ram_digests(vm):

@@ -123,11 +123,14 @@ def io_args(disk):
     return args, 'vas.disk=/dev/vda vas.net=' + ECHO
 
 
-def start_x86_guest(host, accel, extra, append, name, io=False, cpu=None):
+def start_x86_guest(host, accel, extra, append, name, io=False, cpu=None,
+                    connect=True):
     """Our x86_64 guest on our QEMU with -accel ACCEL: on this host if
     host is None, else inside that test host.  Same Guest interface.
     With io, the guest also runs its disk and network load; the disk is
-    the returned guest's .disk.  cpu replaces the default -cpu model."""
+    the returned guest's .disk.  cpu replaces the default -cpu model.
+    Without connect, the caller connects (vm.connect()) once QEMU opens
+    its monitor."""
     disk = None
     extra = list(extra)
     if io:
@@ -138,10 +141,11 @@ def start_x86_guest(host, accel, extra, append, name, io=False, cpu=None):
     if host is None:
         vm = LocalQEMU(paths.qemu_binary('x86_64'),
                        ['-accel', accel] + extra +
-                       guest_args('x86_64', append, cpu=cpu), name)
+                       guest_args('x86_64', append, cpu=cpu), name,
+                       connect=connect)
     else:
         vm = host.launch(['-accel', accel] + extra +
                          guest_args('x86_64', append, root='/guest', cpu=cpu),
-                         name)
+                         name, connect)
     vm.disk = disk
     return vm

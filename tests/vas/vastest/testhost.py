@@ -124,8 +124,9 @@ class TestHost:
                                % (command, rc, '\n'.join(out)))
         return out
 
-    def launch(self, args, name):
-        """Start our QEMU in L1 with args; returns an InnerQEMU."""
+    def launch(self, args, name, connect=True):
+        """Start our QEMU in L1 with args; returns an InnerQEMU.  Without
+        connect, the caller negotiates QMP itself (vm.connect())."""
         if self.proc.poll() is not None:
             raise RuntimeError('the test host exited (status %s); see %s'
                                % (self.proc.returncode, self._stderr.name))
@@ -133,7 +134,7 @@ class TestHost:
             raise RuntimeError('all %d bridge port pairs in use' % PORT_PAIRS)
         pair = self._free.pop(0)
         try:
-            return InnerQEMU(self, pair, args, name)
+            return InnerQEMU(self, pair, args, name, connect)
         except BaseException:
             self._free.append(pair)
             raise
@@ -179,7 +180,7 @@ class TestHost:
 class InnerQEMU(Guest):
     """Our QEMU running inside a test host."""
 
-    def __init__(self, host, pair, args, name):
+    def __init__(self, host, pair, args, name, connect=True):
         self.host = host
         self.pair = pair
         self.name = name = safe_name(name)
@@ -198,11 +199,22 @@ class InnerQEMU(Guest):
         quoted = ' '.join("'%s'" % a.replace("'", "'\\''") for a in cmd)
         out = host.check('%s </dev/null >%s 2>&1 & echo "@@PID=$!"' % (quoted, self.log))
         self.pid = int(next(line.split('=')[1] for line in out if '@@PID=' in line))
+        if connect:
+            self.connect()
+
+    def connect(self, timeout=60):
         try:
-            self.qmp.negotiate(timeout=60)
+            self.qmp.negotiate(timeout=timeout)
         except Timeout:
             raise RuntimeError('inner QEMU did not answer QMP:\n%s'
                                % '\n'.join(self.qemu_log()))
+
+    def wait_path(self, path, timeout=60):
+        """Wait until path exists where this QEMU runs."""
+        status, _ = self.host.run('for i in $(seq %d); do test -e %s && break; '
+                                  'sleep 0.2; done; test -e %s'
+                                  % (timeout * 5, path, path), timeout=timeout + 10)
+        return status == 0
 
     def qemu_log(self):
         return self.host.run('cat %s' % self.log)[1]
