@@ -129,10 +129,10 @@ def kvm_guest(request):
     mode, _ = kvm_mode()
 
     def start(append='', extra=(), name=None, accel='kvm', io=False, cpu=None,
-              connect=True):
+              connect=True, monitors=1):
         host = None if mode == 'direct' else request.getfixturevalue('x86_testhost')
         vm = start_x86_guest(host, accel, extra, append, name or request.node.name,
-                             io, cpu, connect)
+                             io, cpu, connect, monitors)
         started.append(vm)
         return vm
 

@@ -8,6 +8,7 @@ clocks, and its kernel log.
 """
 
 import os
+import threading
 import time
 
 import pytest
@@ -252,6 +253,63 @@ def test_bad_requests(kvm_guest):
     assert switch(vm, 'tcg')['switches'] == 1
     vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
     finish(vm)
+
+
+def test_two_monitors(kvm_guest):
+    """Switches asked for at once from two QMP monitors: each request is
+    either carried out in turn (a no-op if its accelerator is active by
+    then) or refused as busy; no switch is lost or doubled."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-smp', '2'] + TRACE,
+                   accel=SWITCHABLE, monitors=2)
+    vm.wait_boot(120)
+    busy = 'an accelerator switch is already in progress'
+    for pair in (('tcg', 'tcg'), ('kvm', 'kvm'), ('tcg', 'kvm'), ('kvm', 'tcg')):
+        before = vm.qmp.cmd('query-accel')
+        answers = [None, None]
+
+        def ask(i, qmp, accel):
+            try:
+                qmp.cmd('switch-accel', accel=accel, timeout=120)
+                answers[i] = 'ok'
+            except QMPError as e:
+                answers[i] = e.desc
+
+        threads = [threading.Thread(target=ask, args=(i, qmp, accel))
+                   for i, (qmp, accel) in enumerate(zip((vm.qmp, vm.qmp2), pair))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        assert all(a in ('ok', busy) for a in answers), answers
+        after = vm.qmp.cmd('query-accel')
+        done = after['switches'] - before['switches']
+        # What the answers allow: in either order, switching to the
+        # active accelerator does nothing.
+        possible = set()
+        for order in ((0, 1), (1, 0)):
+            accel, n = before['active'], 0
+            for i in order:
+                if answers[i] == 'ok' and pair[i] != accel:
+                    accel, n = pair[i], n + 1
+            possible.add((accel, n))
+        assert (after['active'], done) in possible, (pair, answers, before, after)
+        assert vm.qmp.cmd('query-status')['status'] == 'running'
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    finish(vm)
+
+
+def test_refused_after_shutdown(kvm_guest):
+    """A VM that shut down (kept by -no-shutdown) refuses to switch."""
+    vm = kvm_guest(GUEST, extra=['-m', '512', '-no-shutdown'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    finish(vm)      # the guest powers off after its verdict
+    assert wait_until(lambda: vm.qmp.cmd('query-status')['status'] == 'shutdown',
+                      60, 0.5)
+    with pytest.raises(QMPError) as e:
+        vm.qmp.cmd('switch-accel', accel='tcg')
+    assert e.value.desc == 'cannot switch accelerators: the VM is shutting down'
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['switches']) == ('kvm', 0)
 
 
 def test_refused_while_incoming(kvm_guest):

@@ -56,6 +56,7 @@ class Guest:
     """
 
     qmp = None
+    qmp2 = None         # a second QMP monitor, if asked for
     console = None
     console_start = 0
 

@@ -20,13 +20,15 @@ class LocalQEMU(Guest):
     before the harness is connected.
     """
 
-    def __init__(self, binary, args, name, logdir=None, connect=True):
+    def __init__(self, binary, args, name, logdir=None, connect=True,
+                 monitors=1):
         self.name = name = safe_name(name)
         self.logdir = logdir or paths.LOGS
         os.makedirs(self.logdir, exist_ok=True)
         self.tmp = tempfile.mkdtemp(prefix='vas-%s-' % name)
         con = os.path.join(self.tmp, 'con.sock')
         qmp = os.path.join(self.tmp, 'qmp.sock')
+        qmp2 = os.path.join(self.tmp, 'qmp2.sock') if monitors > 1 else None
         fw = []
         for d in paths.FIRMWARE_DIRS:
             fw += ['-L', d]
@@ -36,7 +38,8 @@ class LocalQEMU(Guest):
             '-serial', 'chardev:vas-con',
             '-chardev', 'socket,id=vas-qmp,path=%s,server=on,wait=on' % qmp,
             '-mon', 'chardev=vas-qmp,mode=control',
-        ] + list(args)
+        ] + (['-chardev', 'socket,id=vas-qmp2,path=%s,server=on,wait=on' % qmp2,
+              '-mon', 'chardev=vas-qmp2,mode=control'] if qmp2 else []) + list(args)
         log = os.path.join(self.logdir, name + '.qemu.log')
         with open(log, 'w') as f:
             f.write(' '.join(self.cmdline) + '\n')
@@ -45,14 +48,14 @@ class LocalQEMU(Guest):
                                      stdout=self.stderr, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.console = self.qmp = None
-        self._sockets = con, qmp
+        self._sockets = con, qmp, qmp2
         if connect:
             self.connect()
 
     def connect(self, timeout=30):
         """Connect to the console and QMP, which QEMU opens once it has
         read its CPR state when it has a cpr -incoming channel."""
-        con, qmp = self._sockets
+        con, qmp, qmp2 = self._sockets
         try:
             self.console = LineChannel(connect_unix(con, timeout, self.proc),
                                        os.path.join(self.logdir, self.name + '.console.log'),
@@ -60,6 +63,10 @@ class LocalQEMU(Guest):
             self.qmp = QMPClient(connect_unix(qmp, timeout, self.proc),
                                  os.path.join(self.logdir, self.name + '.qmp.log'))
             self.qmp.negotiate()
+            if qmp2:
+                self.qmp2 = QMPClient(connect_unix(qmp2, timeout, self.proc),
+                                      os.path.join(self.logdir, self.name + '.qmp2.log'))
+                self.qmp2.negotiate()
         except BaseException:
             self.close()
             raise
@@ -94,11 +101,11 @@ class LocalQEMU(Guest):
             if self.wait_exit(10) is None:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        for ch in (self.qmp, self.console):
+        for ch in (self.qmp, self.qmp2, self.console):
             if ch:
                 ch.close()
         self.stderr.close()
-        for f in ('con.sock', 'qmp.sock'):
+        for f in ('con.sock', 'qmp.sock', 'qmp2.sock'):
             try:
                 os.unlink(os.path.join(self.tmp, f))
             except OSError:

@@ -124,13 +124,13 @@ def io_args(disk):
 
 
 def start_x86_guest(host, accel, extra, append, name, io=False, cpu=None,
-                    connect=True):
+                    connect=True, monitors=1):
     """Our x86_64 guest on our QEMU with -accel ACCEL: on this host if
     host is None, else inside that test host.  Same Guest interface.
     With io, the guest also runs its disk and network load; the disk is
     the returned guest's .disk.  cpu replaces the default -cpu model.
     Without connect, the caller connects (vm.connect()) once QEMU opens
-    its monitor."""
+    its monitor.  monitors=2 adds a second QMP monitor, vm.qmp2."""
     disk = None
     extra = list(extra)
     if io:
@@ -142,10 +142,10 @@ def start_x86_guest(host, accel, extra, append, name, io=False, cpu=None,
         vm = LocalQEMU(paths.qemu_binary('x86_64'),
                        ['-accel', accel] + extra +
                        guest_args('x86_64', append, cpu=cpu), name,
-                       connect=connect)
+                       connect=connect, monitors=monitors)
     else:
         vm = host.launch(['-accel', accel] + extra +
                          guest_args('x86_64', append, root='/guest', cpu=cpu),
-                         name, connect)
+                         name, connect, monitors)
     vm.disk = disk
     return vm

@@ -124,19 +124,20 @@ class TestHost:
                                % (command, rc, '\n'.join(out)))
         return out
 
-    def launch(self, args, name, connect=True):
+    def launch(self, args, name, connect=True, monitors=1):
         """Start our QEMU in L1 with args; returns an InnerQEMU.  Without
-        connect, the caller negotiates QMP itself (vm.connect())."""
+        connect, the caller negotiates QMP itself (vm.connect()).  With
+        monitors=2 it has a second QMP monitor, vm.qmp2."""
         if self.proc.poll() is not None:
             raise RuntimeError('the test host exited (status %s); see %s'
                                % (self.proc.returncode, self._stderr.name))
-        if not self._free:
+        if len(self._free) < monitors:
             raise RuntimeError('all %d bridge port pairs in use' % PORT_PAIRS)
-        pair = self._free.pop(0)
+        pairs = [self._free.pop(0) for _ in range(monitors)]
         try:
-            return InnerQEMU(self, pair, args, name, connect)
+            return InnerQEMU(self, pairs, args, name, connect)
         except BaseException:
-            self._free.append(pair)
+            self._free += pairs
             raise
 
     def _qmp(self, pair):
@@ -180,9 +181,10 @@ class TestHost:
 class InnerQEMU(Guest):
     """Our QEMU running inside a test host."""
 
-    def __init__(self, host, pair, args, name, connect=True):
+    def __init__(self, host, pairs, args, name, connect=True):
         self.host = host
-        self.pair = pair
+        self.pairs = pairs
+        self.pair = pair = pairs[0]
         self.name = name = safe_name(name)
         self.console = host._console(pair)
         self.console_start = len(self.console.snapshot())
@@ -195,7 +197,14 @@ class InnerQEMU(Guest):
                '-chardev', 'pipe,id=vas-qmp,path=' + qmp_port,
                '-mon', 'chardev=vas-qmp,mode=control',
                '-chardev', 'pipe,id=vas-con,path=' + con_port,
-               '-serial', 'chardev:vas-con'] + list(args)
+               '-serial', 'chardev:vas-con']
+        # A second monitor uses the QMP port of another pair.
+        for i, extra in enumerate(pairs[1:]):
+            cmd += ['-chardev', 'pipe,id=vas-qmp%d,path=/dev/virtio-ports/vas.%d'
+                    % (i + 2, 2 * extra),
+                    '-mon', 'chardev=vas-qmp%d,mode=control' % (i + 2)]
+            self.qmp2 = host._qmp(extra)
+        cmd += list(args)
         quoted = ' '.join("'%s'" % a.replace("'", "'\\''") for a in cmd)
         out = host.check('%s </dev/null >%s 2>&1 & echo "@@PID=$!"' % (quoted, self.log))
         self.pid = int(next(line.split('=')[1] for line in out if '@@PID=' in line))
@@ -205,6 +214,8 @@ class InnerQEMU(Guest):
     def connect(self, timeout=60):
         try:
             self.qmp.negotiate(timeout=timeout)
+            if self.qmp2:
+                self.qmp2.negotiate(timeout=timeout)
         except Timeout:
             raise RuntimeError('inner QEMU did not answer QMP:\n%s'
                                % '\n'.join(self.qemu_log()))
@@ -230,7 +241,7 @@ class InnerQEMU(Guest):
         self.closed = True
         if self.host.proc.poll() is not None:
             # The test host itself is gone; so is this QEMU.
-            self.host._free.append(self.pair)
+            self.host._free += self.pairs
             return
         if self.alive():
             try:
@@ -247,4 +258,4 @@ class InnerQEMU(Guest):
                 f.write('\n'.join(self.qemu_log()) + '\n')
         except Exception:
             pass
-        self.host._free.append(self.pair)
+        self.host._free += self.pairs
