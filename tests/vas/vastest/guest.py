@@ -116,10 +116,13 @@ class Guest:
 
     def wait_verdict(self, timeout=120):
         """Wait for the verdict and the kernel log dump after it."""
-        self.expect(r'VAS-VERDICT ', timeout)
-        # The kernel log is long, and under nested emulation every
-        # character the serial port sends costs an exit.
-        self.expect(r'VAS-DMESG-END', 240)
+        try:
+            self.expect(r'VAS-VERDICT ', timeout)
+            # The kernel log is long, and under nested emulation every
+            # character the serial port sends costs an exit.
+            self.expect(r'VAS-DMESG-END', 240)
+        except Timeout as e:
+            raise Timeout('%s\n%s' % (e, self.describe_stall()))
         lines = self.lines()
         verdict = next(line[line.index('VAS-VERDICT'):]
                        for line in lines if 'VAS-VERDICT ' in line)
