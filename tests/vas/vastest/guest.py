@@ -87,8 +87,14 @@ class Guest:
         controllers and the serial port it prints through (IER and LSR
         only: reading IIR would clear a pending transmit interrupt)."""
         out = ['state of %s when the guest went silent:' % self.name]
-        for cmd in ('info status', 'info registers', 'info lapic',
-                    'info pic', 'info irq', 'i /b 0x3f9', 'i /b 0x3fd'):
+        try:
+            ncpus = len(self.qmp.cmd('query-cpus-fast', timeout=20))
+        except Exception:
+            ncpus = 1
+        # Every vCPU's: the IOAPIC may route the console's IRQ to any.
+        cmds = ['info status', 'info cpus', 'info registers -a']
+        cmds += ['info lapic %d' % i for i in range(ncpus)]
+        for cmd in cmds + ['info pic', 'info irq', 'i /b 0x3f9', 'i /b 0x3fd']:
             try:
                 out += ['(qemu) ' + cmd, self.qmp.hmp(cmd, timeout=20).rstrip()]
             except Exception as e:      # a dead QEMU says nothing more
