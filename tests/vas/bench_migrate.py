@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_switch import OUT, Runner, write_results  # noqa: E402
 from vastest.local import wait_until               # noqa: E402
-from vastest.migrating import (CROSS_CPU, cpr_incoming_args,  # noqa: E402
+from vastest.migrating import (CROSS_CPU, incoming_args,  # noqa: E402
                                memfd_ram_args, migrate, migrate_cpr, remove,
                                shared_ram_args, uri)
 
@@ -40,12 +40,12 @@ def start(runner, accel, mib, mode, name, incoming=False):
         args += shared_ram_args('/tmp/bench-migrate.ram', mib)
     elif mode == 'memfd':
         args += memfd_ram_args(mib)
-    if incoming and mode == 'memfd':
-        return runner.start(accel, args + ['-S'] + cpr_incoming_args(name),
-                            GUEST, name, cpu=CROSS_CPU, connect=False)
+    connect = True
     if incoming:
-        args += ['-incoming', 'defer', '-S']
-    return runner.start(accel, args, GUEST, name, cpu=CROSS_CPU)
+        more, connect = incoming_args(name, cpr=mode == 'memfd')
+        args += more
+    return runner.start(accel, args, GUEST, name, cpu=CROSS_CPU,
+                        connect=connect)
 
 
 def case(runner, mib, mode):

@@ -19,8 +19,8 @@ from vastest.checks import assert_workload_ok
 from vastest.guest import Verdict, fields
 from vastest.local import wait_until
 from vastest.paths import LOGS
-from vastest.migrating import (CROSS_CPU, MigrationFailed, cpr_incoming_args,
-                               cpr_sockets, memfd_ram_args, migrate, migrate_cpr,
+from vastest.migrating import (CROSS_CPU, MigrationFailed, cpr_channels,
+                               incoming_args, memfd_ram_args, migrate, migrate_cpr,
                                ram_digests, remove, shared_ram_args, status,
                                uri, wait_done)
 from vastest.qmp import QMPError
@@ -93,13 +93,9 @@ class Hops:
 
     def start_destination(self, accel, cpu=None):
         name = '%s.%d-%s' % (self.name, len(self.vms), accel)
-        if self.shared == 'memfd':
-            return self.kvm_guest(GUEST, extra=self.mem + ['-S'] +
-                                  cpr_incoming_args(name),
-                                  accel=accel, cpu=cpu or self.cpu, name=name,
-                                  connect=False)
-        return self.kvm_guest(GUEST, extra=self.mem + ['-incoming', 'defer', '-S'],
-                              accel=accel, cpu=cpu or self.cpu, name=name)
+        args, connect = incoming_args(name, cpr=self.shared == 'memfd')
+        return self.kvm_guest(GUEST, extra=self.mem + args, accel=accel,
+                              cpu=cpu or self.cpu, name=name, connect=connect)
 
     def hop(self, transport):
         """Migrate to a new QEMU on the other accelerator; check RAM.
@@ -216,13 +212,8 @@ def test_refused_cpr_unshared_ram(kvm_guest):
     hops.wait_heartbeats_after(1)
     src = hops.vm
     src.qmp.cmd('migrate-set-parameters', {'mode': 'cpr-transfer'})
-    main, cpr = cpr_sockets('cpr-unshared')
     with pytest.raises(QMPError) as e:
-        src.qmp.cmd('migrate', {'channels': [
-            {'channel-type': 'main',
-             'addr': {'transport': 'socket', 'type': 'unix', 'path': main}},
-            {'channel-type': 'cpr',
-             'addr': {'transport': 'socket', 'type': 'unix', 'path': cpr}}]})
+        src.qmp.cmd('migrate', {'channels': cpr_channels('cpr-unshared')})
     # (the first block it finds: a ROM, if only pc.ram were shared)
     assert re.search(r'Memory region \S+ is not compatible with CPR\. share=on '
                      r'is required for memory-backend objects, and '

@@ -92,17 +92,21 @@ def migrate(src, dst, to, timeout=600, caps=None, dst_caps=None, params=None):
     else:
         dst.qmp.cmd('migrate-incoming', {'uri': to})
     src.qmp.cmd('migrate', {'uri': to})
-    out = wait_done(src, timeout)
-    if out['status'] != 'completed':
-        raise MigrationFailed('source: %s: %s'
-                              % (out['status'], out.get('error-desc')))
+    out = wait_completed(src, timeout)
     if is_file:
         dst.qmp.cmd('migrate-incoming', {'uri': to})
-    into = wait_done(dst, timeout)
-    if into['status'] != 'completed':
-        raise MigrationFailed('destination: %s' % into)
+    wait_completed(dst, timeout)
     if is_file:
         remove(src, to[5:])
+    return out
+
+
+def wait_completed(vm, timeout):
+    """wait_done(), raising MigrationFailed unless it completed."""
+    out = wait_done(vm, timeout)
+    if out['status'] != 'completed':
+        raise MigrationFailed('%s: %s: %s' % (vm.name, out['status'],
+                                              out.get('error-desc', out)))
     return out
 
 
@@ -126,36 +130,41 @@ def cpr_sockets(name):
     return '/tmp/%s.mig.sock' % name, '/tmp/%s.cpr.sock' % name
 
 
+def cpr_channels(name):
+    """The channels argument of migrate for cpr-transfer called name."""
+    return [{'channel-type': kind,
+             'addr': {'transport': 'socket', 'type': 'unix', 'path': path}}
+            for kind, path in zip(('main', 'cpr'), cpr_sockets(name))]
+
+
 def cpr_incoming_args(name):
     """-incoming options of a cpr-transfer destination.  Its monitor opens
     only once the source sent the CPR state: start it with connect=False."""
-    main, cpr = cpr_sockets(name)
-    return ['-incoming', 'unix:' + main, '-incoming', json.dumps(
-        {'channel-type': 'cpr', 'addr': {'transport': 'socket',
-                                         'type': 'unix', 'path': cpr}})]
+    main, cpr = cpr_channels(name)
+    return ['-incoming', 'unix:' + main['addr']['path'],
+            '-incoming', json.dumps(cpr)]
+
+
+def incoming_args(name, cpr=False):
+    """(args, connect) of a paused destination: -incoming defer, or the
+    channels of cpr-transfer called name, before which QMP is closed."""
+    if cpr:
+        return ['-S'] + cpr_incoming_args(name), False
+    return ['-incoming', 'defer', '-S'], True
 
 
 def migrate_cpr(src, dst, name, timeout=600):
     """cpr-transfer from src into dst, started with cpr_incoming_args(name)
     (and -S, so it stays paused).  Returns the source's query-migrate."""
-    main, cpr = cpr_sockets(name)
+    cpr = cpr_sockets(name)[1]
     if not dst.wait_path(cpr):
         raise MigrationFailed('%s does not listen on %s:\n%s'
                               % (dst.name, cpr, '\n'.join(dst.qemu_log())))
     src.qmp.cmd('migrate-set-parameters', {'mode': 'cpr-transfer'})
-    src.qmp.cmd('migrate', {'channels': [
-        {'channel-type': 'main',
-         'addr': {'transport': 'socket', 'type': 'unix', 'path': main}},
-        {'channel-type': 'cpr',
-         'addr': {'transport': 'socket', 'type': 'unix', 'path': cpr}}]})
+    src.qmp.cmd('migrate', {'channels': cpr_channels(name)})
     dst.connect()
-    out = wait_done(src, timeout)
-    if out['status'] != 'completed':
-        raise MigrationFailed('source: %s: %s'
-                              % (out['status'], out.get('error-desc')))
-    into = wait_done(dst, timeout)
-    if into['status'] != 'completed':
-        raise MigrationFailed('destination: %s' % into)
+    out = wait_completed(src, timeout)
+    wait_completed(dst, timeout)
     return out
 
 
