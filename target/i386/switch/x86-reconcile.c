@@ -21,6 +21,7 @@
 #include "system/tcg.h"
 #include "exec/cpu-common.h"
 #include "qemu/error-report.h"
+#include "qemu/timer.h"
 #include "hw/i386/apic.h"
 #include "cpu.h"
 #include "cpu-internal.h"
@@ -103,24 +104,37 @@ static bool kvm_guest_tsc(CPUState *cs, uint64_t *tsc)
 /*
  * A migration destination writes the guest TSC into KVM when it loads
  * the state, and KVM's TSC runs from then on, also while the VM waits
- * to be started; kvm-clock instead resumes (KVM_SET_CLOCK, by the
- * kvmclock device as the VM starts, before this runs) at the time the
- * guest's clock page gives for the loaded TSC.  The guest's clocksource
- * watchdog compares the two: let the TSC resume from the loaded value
- * too, advanced by what kvm-clock has run since it was set.
+ * to be started.  The guest's other clocks resume where the source
+ * stopped them: the devices' timers (HPET, PIT, ACPI PM) with QEMU's
+ * virtual clock as the VM starts, kvm-clock a moment later, when the
+ * kvmclock device sets it (KVM_SET_CLOCK, before this runs).  The
+ * guest's clocksource watchdog checks the TSC against kvm-clock if the
+ * guest uses it, against a device timer otherwise: the TSC resumes from
+ * the loaded value, advanced by what that clock has run since it did.
  */
-static void kvm_resume_tsc(CPUState *cs, uint64_t tsc)
+static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc)
 {
     struct kvm_clock_data clock = {};
-    uint64_t now, loaded_ns;
+    uint64_t loaded_ns;
+
+    if (!x86_guest_kvmclock_ns_at(X86_CPU(cs), sc->loaded_tsc, &loaded_ns)) {
+        return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - sc->loaded_clock_ns;
+    }
+    if (kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) < 0) {
+        return 0;
+    }
+    return clock.clock - loaded_ns;
+}
+
+static void kvm_resume_tsc(CPUState *cs)
+{
+    X86SwitchCPU *sc = x86_switch_cpu(cs);
+    int64_t run_ns = watchdog_clock_run_ns(cs, sc);
+    uint64_t tsc = sc->loaded_tsc, now;
     int64_t offset;
 
-    if (x86_guest_kvmclock_ns_at(X86_CPU(cs), tsc, &loaded_ns) &&
-        kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) == 0 &&
-        clock.clock >= loaded_ns &&
-        clock.clock - loaded_ns < NANOSECONDS_PER_SECOND) {
-        tsc += muldiv64(clock.clock - loaded_ns, cpu_env(cs)->tsc_khz,
-                        1000000);
+    if (run_ns > 0 && run_ns < NANOSECONDS_PER_SECOND) {
+        tsc += muldiv64(run_ns, cpu_env(cs)->tsc_khz, 1000000);
     }
     if (!kvm_guest_tsc(cs, &now) ||
         x86_kvm_tsc_offset(cs, false, &offset) < 0) {
@@ -128,7 +142,7 @@ static void kvm_resume_tsc(CPUState *cs, uint64_t tsc)
     }
     offset += tsc - now;
     x86_kvm_tsc_offset(cs, true, &offset);
-    trace_x86_reconcile_resume_tsc(cs->cpu_index, now - tsc);
+    trace_x86_reconcile_resume_tsc(cs->cpu_index, run_ns, now - tsc);
 }
 
 /*
@@ -289,6 +303,8 @@ static void enter_tcg(CPUState *cs, CPUX86State *env)
 
 static void enter_kvm(CPUState *cs, CPUX86State *env)
 {
+    X86SwitchCPU *sc = x86_switch_cpu(cs);
+
     /*
      * Loading a wall clock address makes KVM rewrite that guest page at
      * once, before the VM runs: a destination's RAM would differ from
@@ -297,7 +313,12 @@ static void enter_kvm(CPUState *cs, CPUX86State *env)
      * before it reads the wall clock, so KVM does not need it.
      */
     env->wall_clock_msr = 0;
-    x86_switch_cpu(cs)->loaded_tsc = env->tsc;
+    /*
+     * A migration loads the TSC after the virtual clock ("timer" is one
+     * of the first sections): both are where the source stopped.
+     */
+    sc->loaded_tsc = env->tsc;
+    sc->loaded_clock_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     cs->exception_index = -1;
     cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
     fpregs_physical_to_stack(env);
@@ -451,6 +472,6 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
             warn_report("cannot set the interrupt shadow of CPU %d",
                         cs->cpu_index);
         }
-        kvm_resume_tsc(cs, x86_switch_cpu(cs)->loaded_tsc);
+        kvm_resume_tsc(cs);
     }
 }

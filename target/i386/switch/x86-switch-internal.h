@@ -23,6 +23,7 @@ typedef struct X86SwitchCPU {
     bool left;                  /* this process's KVM ran it until now */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
     uint64_t loaded_tsc;        /* guest TSC of the state loaded into KVM */
+    int64_t loaded_clock_ns;    /* QEMU_CLOCK_VIRTUAL, frozen, at that load */
     struct kvm_cpuid2 *kvm_cpuid;   /* the CPUID table KVM presents */
 } X86SwitchCPU;
 
