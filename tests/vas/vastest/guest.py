@@ -59,6 +59,9 @@ class Guest:
     qmp2 = None         # a second QMP monitor, if asked for
     console = None
     console_start = 0
+    # The first QMP event of this QEMU (a test host's monitor channel
+    # carries those of the QEMUs it ran before)
+    first_event = 0
 
     def lines(self):
         return self.console.snapshot()[self.console_start:]

@@ -44,9 +44,12 @@ class TestHost:
         for d in paths.FIRMWARE_DIRS:
             fw += ['-L', d]
         args = [paths.qemu_binary(arch)] + fw + [
-            '-no-user-config', '-nodefaults', '-display', 'none', '-no-reboot',
-            # If L1 resets (a triple fault leaves its console silent), this
-            # log has the reason and its registers.
+            '-no-user-config', '-nodefaults', '-display', 'none',
+            # If L1 triple-faults, this log has the reason and, as L1 then
+            # resets (rather than exits, as -no-reboot would have it), the
+            # registers of its CPUs at the fault.  triple_faulted() stops
+            # it there.
+            '-action', 'reboot=reset',
             '-d', 'cpu_reset,guest_errors',
             '-D', self.cpu_log,
             '-chardev', 'socket,id=con,path=%s,server=on,wait=on' % con,
@@ -90,16 +93,23 @@ class TestHost:
         self._consoles = {}
 
     def triple_faulted(self):
-        """L1 itself died of a triple fault (its QEMU logged it)."""
+        """L1 itself died of a triple fault (its QEMU logged it, and the
+        registers at the fault as L1 reset); a test host that did is
+        stopped here, before it boots again."""
         try:
             with open(self.cpu_log) as f:
-                return 'Triple fault' in f.read()
+                faulted = 'Triple fault' in f.read()
         except OSError:
             return False
+        if faulted and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        return faulted
 
     def alive(self):
         """The test host runs and its shell is connected."""
-        return self.proc.poll() is None and not self.ctl.closed
+        return (self.proc.poll() is None and not self.ctl.closed and
+                not self.triple_faulted())
 
     def kvm_probe(self):
         """The L1 kernel's own answer on /dev/kvm (kvm-probe line)."""
@@ -189,7 +199,11 @@ class InnerQEMU(Guest):
         self.console = host._console(pair)
         self.console_start = len(self.console.snapshot())
         self.qmp = host._qmp(pair)
+        self.first_event = len(self.qmp.events)
         self.log = '/tmp/%s.log' % name
+        # Each vCPU's registers at every reset: those of a guest that
+        # triple-faulted, if it was not told to shut down instead.
+        self.cpu_log = '/tmp/%s.cpu.log' % name
         qmp_port = '/dev/virtio-ports/vas.%d' % (2 * pair)
         con_port = '/dev/virtio-ports/vas.%d' % (2 * pair + 1)
         cmd = ['qemu-system-x86_64', '-L', '/usr/share/qemu',
@@ -197,7 +211,8 @@ class InnerQEMU(Guest):
                '-chardev', 'pipe,id=vas-qmp,path=' + qmp_port,
                '-mon', 'chardev=vas-qmp,mode=control',
                '-chardev', 'pipe,id=vas-con,path=' + con_port,
-               '-serial', 'chardev:vas-con']
+               '-serial', 'chardev:vas-con',
+               '-d', 'cpu_reset', '-D', self.cpu_log]
         # A second monitor uses the QMP port of another pair.
         for i, extra in enumerate(pairs[1:]):
             cmd += ['-chardev', 'pipe,id=vas-qmp%d,path=/dev/virtio-ports/vas.%d'
@@ -251,11 +266,15 @@ class InnerQEMU(Guest):
             self.host.run('for i in $(seq 50); do kill -0 %d 2>/dev/null || break; '
                           'sleep 0.2; done; kill -9 %d 2>/dev/null; true'
                           % (self.pid, self.pid), timeout=30)
-        # Keep the inner QEMU's own stderr (errors, traces) with the logs.
-        try:
-            with open(os.path.join(self.host.logdir, self.name + '.inner-qemu.log'),
-                      'w') as f:
-                f.write('\n'.join(self.qemu_log()) + '\n')
-        except Exception:
-            pass
+        # Keep the inner QEMU's own stderr (errors, traces) and its reset
+        # log with the logs.
+        for path, suffix in ((self.log, '.inner-qemu.log'),
+                             (self.cpu_log, '.cpu.log')):
+            try:
+                text = self.host.run('cat %s' % path)[1]
+                with open(os.path.join(self.host.logdir, self.name + suffix),
+                          'w') as f:
+                    f.write('\n'.join(text) + '\n')
+            except Exception:
+                pass
         self.host._free += self.pairs
