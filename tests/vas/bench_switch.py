@@ -8,7 +8,8 @@ Measures, in one run:
   * the guest workload's CPU-bound rate (vector rounds per second) and an
     interrupt-heavy rate (heartbeats of 1 ms, each a serial line and a
     timer wake-up) under a switchable VM on KVM vs plain -accel kvm, and
-    on TCG after a switch vs plain -accel tcg.
+    on TCG after a switch vs plain -accel tcg (which gets the guest from
+    plain KVM by migration), all four with one CPU model.
 
 Results go to build/bench/switch.json and build/bench/switch.svg.  The KVM
 half runs where KVM works (directly or in the nested test host), so the
@@ -28,6 +29,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from vastest import paths                         # noqa: E402
+from vastest.local import wait_until              # noqa: E402
+from vastest.migrating import (CROSS_CPU, incoming_args,  # noqa: E402
+                               migrate, uri)
 from vastest.platform import kvm_mode, start_x86_guest  # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
@@ -38,8 +42,10 @@ SMPS = [int(x) for x in os.environ.get('VAS_BENCH_SMPS', '1,2,4').split(',')]
 # VAS_BENCH_THROUGHPUT=0 measures downtime only.
 THROUGHPUT = os.environ.get('VAS_BENCH_THROUGHPUT', '1') != '0'
 RATE_SECONDS = int(os.environ.get('VAS_BENCH_RATE_SECONDS', '10'))
-BOOT_TCG_S = int(os.environ.get('VAS_BENCH_BOOT_TCG_S', '900'))
 OUT = os.path.join(paths.BUILD, 'bench')
+# The throughput cases all show the guest one CPU model, which plain TCG,
+# plain KVM and a switchable VM can all present.
+RATE_CPU = CROSS_CPU
 
 
 class Runner:
@@ -47,12 +53,21 @@ class Runner:
 
     def __init__(self):
         self.mode, _ = kvm_mode()
-        self.host = TestHost('x86_64', name='bench-testhost') \
-            if self.mode != 'direct' else None
-        if self.host:
-            # An 8 GiB guest in a 3 GiB test host: only what it touches
-            # needs memory.
-            self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
+        self.host = None
+        if self.mode != 'direct':
+            self._boot_host()
+
+    def _boot_host(self):
+        self.host = TestHost('x86_64', name='bench-testhost')
+        # An 8 GiB guest in a 3 GiB test host: only what it touches
+        # needs memory.
+        self.host.check('echo 1 > /proc/sys/vm/overcommit_memory')
+
+    def renew_if_dead(self):
+        """A new test host if this one died (see TestHost.triple_faulted())."""
+        if self.host and not self.host.alive():
+            self.host.close()
+            self._boot_host()
 
     def start(self, accel, args, append, name, cpu=None, connect=True):
         return start_x86_guest(self.host, accel, args, append, name, cpu=cpu,
@@ -88,7 +103,8 @@ def downtime(runner, smp, mib):
                       'vas.duration=0 vas.interval_ms=100',
                       'bench-downtime-%d-%d' % (smp, mib))
     try:
-        vm.wait_boot(180)
+        # Four vCPUs on the test host's two: a boot once took over 120 s
+        vm.wait_boot(180 if smp <= 2 else 360)
         results = {'kvm->tcg': [], 'tcg->kvm': []}
         for _ in range(SWITCHES):
             for to, key in (('tcg', 'kvm->tcg'), ('kvm', 'tcg->kvm')):
@@ -100,12 +116,21 @@ def downtime(runner, smp, mib):
         vm.close()
 
 
+def next_heartbeat(vm, timeout=120):
+    """The guest's next heartbeat (a migrated guest numbers them on from
+    its source's)."""
+    seen = len(vm.heartbeats())
+    if not wait_until(lambda: len(vm.heartbeats()) > seen, timeout):
+        raise RuntimeError('%s: no heartbeat within %ds' % (vm.name, timeout))
+    return vm.heartbeats()[seen]
+
+
 def rates(vm, seconds):
     """Workload vector rounds per second and heartbeats per second."""
-    hb0 = vm.wait_heartbeat(len(vm.heartbeats()) + 1, 120)
+    hb0 = next_heartbeat(vm)
     t0 = time.monotonic()
     time.sleep(seconds)
-    hb1 = vm.wait_heartbeat(len(vm.heartbeats()) + 1, 120)
+    hb1 = next_heartbeat(vm)
     guest_s = (int(hb1['mono_ns']) - int(hb0['mono_ns'])) / 1e9
     rounds = sum(int(h.get('vec_rounds', 0)) for h in vm.heartbeats()
                  if int(hb0['seq']) < int(h['seq']) <= int(hb1['seq']))
@@ -113,6 +138,37 @@ def rates(vm, seconds):
     return {'vec_rounds_per_s': rounds / guest_s,
             'heartbeats_per_s': beats / guest_s,
             'host_s': time.monotonic() - t0}
+
+
+def start_rate_guest(runner, accel, switch_to, append, name):
+    """A guest running on accel (after a switch to switch_to, if given).
+    Plain TCG gets the guest from plain KVM by migration: booting it
+    under TCG nested in TCG, in the test host, takes up to 15 minutes."""
+    args = ['-m', '512']
+    if accel != 'tcg':
+        vm = runner.start(accel, args, append, name, cpu=RATE_CPU)
+        try:
+            vm.wait_boot(180)
+            if switch_to:
+                vm.qmp.cmd('switch-accel', accel=switch_to, timeout=120)
+        except BaseException:
+            vm.close()
+            raise
+        return vm
+    src = runner.start('kvm', args, append, name + '-boot', cpu=RATE_CPU)
+    try:
+        src.wait_boot(180)
+        more, _ = incoming_args(name)
+        vm = runner.start('tcg', args + more, append, name, cpu=RATE_CPU)
+        try:
+            migrate(src, vm, uri('unix', name))
+            vm.qmp.cmd('cont')
+        except BaseException:
+            vm.close()
+            raise
+    finally:
+        src.close()
+    return vm
 
 
 def throughput(runner):
@@ -125,30 +181,30 @@ def throughput(runner):
     ]
     for load, interval in (('cpu', 200), ('interrupts', 1)):
         for label, accel, switch_to in cases:
-            vm = runner.start(accel, ['-m', '512'],
-                              'vas.duration=0 vas.interval_ms=%d' % interval,
-                              'bench-rate-%s-%s' % (load, label.replace(' ', '-')))
             name = '%s / %s' % (load, label)
+            vm = None
             try:
-                # Plain TCG boots under TCG nested in TCG in the test host
-                vm.wait_boot(BOOT_TCG_S if accel == 'tcg' else 180)
-                if switch_to:
-                    vm.qmp.cmd('switch-accel', accel=switch_to, timeout=120)
+                vm = start_rate_guest(
+                    runner, accel, switch_to,
+                    'vas.duration=0 vas.interval_ms=%d' % interval,
+                    'bench-rate-%s-%s' % (load, label.replace(' ', '-')))
                 out[name] = rates(vm, RATE_SECONDS)
             except Exception as e:      # one case must not lose the others
                 out[name] = {'error': str(e).splitlines()[0]}
             finally:
-                vm.close()
+                if vm:
+                    vm.close()
             print('[bench] %s: %s' % (name, json.dumps(out[name])), flush=True)
     return out
 
 
 def svg(results):
     """A bar chart of the median downtimes, one group per configuration."""
-    rows = sorted(results['downtime'].items())
+    rows = sorted((k, v) for k, v in results['downtime'].items()
+                  if 'error' not in v)
     w, bar, gap, h = 900, 12, 14, 320
-    top = max(max(v['kvm->tcg']['p99_us'], v['tcg->kvm']['p99_us'])
-              for _, v in rows) or 1
+    top = max((max(v['kvm->tcg']['p99_us'], v['tcg->kvm']['p99_us'])
+               for _, v in rows), default=0) or 1
     x = 60
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
              'font-family="sans-serif" font-size="10">' % (w, h + 80),
@@ -193,7 +249,12 @@ def main():
         for mib in SIZES_MIB:
             for smp in SMPS:
                 name = '%d vCPU, %d MiB' % (smp, mib)
-                results['downtime'][name] = downtime(runner, smp, mib)
+                try:
+                    results['downtime'][name] = downtime(runner, smp, mib)
+                except Exception as e:  # one case must not lose the others
+                    results['downtime'][name] = {
+                        'error': str(e).splitlines()[0]}
+                    runner.renew_if_dead()
                 print('[bench] %s: %s' % (name, json.dumps(results['downtime'][name])),
                       flush=True)
         if THROUGHPUT:
@@ -204,8 +265,10 @@ def main():
     big, small = max(SIZES_MIB), min(SIZES_MIB)
     for smp in SMPS:
         for key in ('kvm->tcg', 'tcg->kvm'):
-            ratio = (d['%d vCPU, %d MiB' % (smp, big)][key]['median_us'] /
-                     d['%d vCPU, %d MiB' % (smp, small)][key]['median_us'])
+            cases = [d['%d vCPU, %d MiB' % (smp, m)] for m in (big, small)]
+            if any('error' in c for c in cases):
+                continue
+            ratio = cases[0][key]['median_us'] / cases[1][key]['median_us']
             results['ratio_%dm_%dm_%dcpu_%s' % (big, small, smp, key)] = ratio
             print('[bench] downtime(%d MiB)/downtime(%d MiB), %s, %d vCPU: '
                   '%.2f (target <= 1.2)' % (big, small, key, smp, ratio),
