@@ -53,16 +53,28 @@ bool x86_kvm_get_interrupt_shadow(CPUState *cs, bool *shadow)
     return true;
 }
 
-bool x86_kvm_set_interrupt_shadow(CPUState *cs, bool shadow)
+/*
+ * Entering KVM: the shadow moves into the kernel and leaves hflags.  A
+ * copy left there would go stale, and cpu_has_work() reads it: a vCPU
+ * halted under KVM with QEMU's APIC, an interrupt pending, would sleep
+ * on.  pre_save fetches the shadow back from KVM.
+ */
+bool x86_kvm_take_interrupt_shadow(CPUState *cs)
 {
+    CPUX86State *env = cpu_env(cs);
     struct kvm_vcpu_events events;
 
     if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &events) < 0) {
         return false;
     }
-    events.interrupt.shadow = shadow ? KVM_X86_SHADOW_INT_STI : 0;
+    events.interrupt.shadow = env->hflags & HF_INHIBIT_IRQ_MASK ?
+                              KVM_X86_SHADOW_INT_STI : 0;
     events.flags |= KVM_VCPUEVENT_VALID_SHADOW;
-    return kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &events) == 0;
+    if (kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &events) < 0) {
+        return false;
+    }
+    env->hflags &= ~HF_INHIBIT_IRQ_MASK;
+    return true;
 }
 
 /*
@@ -467,8 +479,7 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
         return;
     }
     CPU_FOREACH(cs) {
-        if (!x86_kvm_set_interrupt_shadow(cs, cpu_env(cs)->hflags &
-                                              HF_INHIBIT_IRQ_MASK)) {
+        if (!x86_kvm_take_interrupt_shadow(cs)) {
             warn_report("cannot set the interrupt shadow of CPU %d",
                         cs->cpu_index);
         }

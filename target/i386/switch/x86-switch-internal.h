@@ -32,7 +32,7 @@ X86SwitchCPU *x86_switch_cpu(CPUState *cs);
 
 /* x86-reconcile.c: what both a switch and a migration need */
 bool x86_kvm_get_interrupt_shadow(CPUState *cs, bool *shadow);
-bool x86_kvm_set_interrupt_shadow(CPUState *cs, bool shadow);
+bool x86_kvm_take_interrupt_shadow(CPUState *cs);
 int x86_kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset);
 void x86_reconcile_cpu_pre_save(CPUState *cs, SwitchableAccel accel);
 bool x86_reconcile_enter(CPUState *cs, SwitchableAccel from,

@@ -300,8 +300,7 @@ static void put_full_state(CPUState *cs, run_on_cpu_data arg)
     if (kvm_arch_put_registers(cs, KVM_PUT_FULL_STATE, errp) < 0) {
         return;
     }
-    if (!x86_kvm_set_interrupt_shadow(cs, cpu_env(cs)->hflags &
-                                      HF_INHIBIT_IRQ_MASK)) {
+    if (!x86_kvm_take_interrupt_shadow(cs)) {
         error_setg(errp, "cannot set the interrupt shadow");
         return;
     }
