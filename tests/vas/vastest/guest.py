@@ -48,6 +48,11 @@ class Verdict:
             'OK' if self.ok else 'FAIL', len(self.heartbeats), len(self.errors))
 
 
+class GuestReset(Exception):
+    """The guest reset itself (a triple fault) or shut down while a test
+    waited for it."""
+
+
 class Guest:
     """A running QEMU with our guest: QMP, console, workload reports.
 
@@ -67,8 +72,25 @@ class Guest:
         return self.console.snapshot()[self.console_start:]
 
     def expect(self, pattern, timeout):
-        i, m = self.console.expect(pattern, timeout, self.console_start)
+        try:
+            i, m = self.console.expect(pattern, timeout, self.console_start)
+        except Timeout as e:
+            self.check_no_reset('while waiting: %s' % e)
+            raise
         return m
+
+    def check_no_reset(self, what, since=None):
+        """Raise GuestReset if QEMU reported the guest's reset or own
+        shutdown since QMP event number since (default: its first)."""
+        if self.qmp is None:
+            return
+        first = self.first_event if since is None else since
+        for e in self.qmp.events[first:]:
+            if e['event'] == 'RESET' or (e['event'] == 'SHUTDOWN' and
+                                         e['data'].get('guest')):
+                raise GuestReset('the guest %s (%s) %s' % (
+                    'reset' if e['event'] == 'RESET' else 'shut down',
+                    e['data'].get('reason'), what))
 
     def wait_boot(self, timeout=120):
         m = self.expect(r'VAS-BOOT .*', timeout)
