@@ -43,9 +43,6 @@ SMPS = [int(x) for x in os.environ.get('VAS_BENCH_SMPS', '1,2,4').split(',')]
 THROUGHPUT = os.environ.get('VAS_BENCH_THROUGHPUT', '1') != '0'
 RATE_SECONDS = int(os.environ.get('VAS_BENCH_RATE_SECONDS', '10'))
 OUT = os.path.join(paths.BUILD, 'bench')
-# The throughput cases all show the guest one CPU model, which plain TCG,
-# plain KVM and a switchable VM can all present.
-RATE_CPU = CROSS_CPU
 
 
 class Runner:
@@ -141,12 +138,12 @@ def rates(vm, seconds):
 
 
 def start_rate_guest(runner, accel, switch_to, append, name):
-    """A guest running on accel (after a switch to switch_to, if given).
-    Plain TCG gets the guest from plain KVM by migration: booting it
+    """A guest running on accel (after a switch to switch_to, if given),
+    with CROSS_CPU, which all four throughput cases can present.  Plain TCG gets the guest from plain KVM by migration: booting it
     under TCG nested in TCG, in the test host, takes up to 15 minutes."""
     args = ['-m', '512']
     if accel != 'tcg':
-        vm = runner.start(accel, args, append, name, cpu=RATE_CPU)
+        vm = runner.start(accel, args, append, name, cpu=CROSS_CPU)
         try:
             vm.wait_boot(180)
             if switch_to:
@@ -155,11 +152,11 @@ def start_rate_guest(runner, accel, switch_to, append, name):
             vm.close()
             raise
         return vm
-    src = runner.start('kvm', args, append, name + '-boot', cpu=RATE_CPU)
+    src = runner.start('kvm', args, append, name + '-boot', cpu=CROSS_CPU)
     try:
         src.wait_boot(180)
         more, _ = incoming_args(name)
-        vm = runner.start('tcg', args + more, append, name, cpu=RATE_CPU)
+        vm = runner.start('tcg', args + more, append, name, cpu=CROSS_CPU)
         try:
             migrate(src, vm, uri('unix', name))
             vm.qmp.cmd('cont')

@@ -201,9 +201,6 @@ class InnerQEMU(Guest):
         self.qmp = host._qmp(pair)
         self.first_event = len(self.qmp.events)
         self.log = '/tmp/%s.log' % name
-        # Each vCPU's registers at every reset: those of a guest that
-        # triple-faulted, if it was not told to shut down instead.
-        self.cpu_log = '/tmp/%s.cpu.log' % name
         qmp_port = '/dev/virtio-ports/vas.%d' % (2 * pair)
         con_port = '/dev/virtio-ports/vas.%d' % (2 * pair + 1)
         cmd = ['qemu-system-x86_64', '-L', '/usr/share/qemu',
@@ -211,8 +208,7 @@ class InnerQEMU(Guest):
                '-chardev', 'pipe,id=vas-qmp,path=' + qmp_port,
                '-mon', 'chardev=vas-qmp,mode=control',
                '-chardev', 'pipe,id=vas-con,path=' + con_port,
-               '-serial', 'chardev:vas-con',
-               '-d', 'cpu_reset', '-D', self.cpu_log]
+               '-serial', 'chardev:vas-con']
         # A second monitor uses the QMP port of another pair.
         for i, extra in enumerate(pairs[1:]):
             cmd += ['-chardev', 'pipe,id=vas-qmp%d,path=/dev/virtio-ports/vas.%d'
@@ -266,15 +262,11 @@ class InnerQEMU(Guest):
             self.host.run('for i in $(seq 50); do kill -0 %d 2>/dev/null || break; '
                           'sleep 0.2; done; kill -9 %d 2>/dev/null; true'
                           % (self.pid, self.pid), timeout=30)
-        # Keep the inner QEMU's own stderr (errors, traces) and its reset
-        # log with the logs.
-        for path, suffix in ((self.log, '.inner-qemu.log'),
-                             (self.cpu_log, '.cpu.log')):
-            try:
-                text = self.host.run('cat %s' % path)[1]
-                with open(os.path.join(self.host.logdir, self.name + suffix),
-                          'w') as f:
-                    f.write('\n'.join(text) + '\n')
-            except Exception:
-                pass
+        # Keep the inner QEMU's own stderr (errors, traces) with the logs.
+        try:
+            with open(os.path.join(self.host.logdir, self.name + '.inner-qemu.log'),
+                      'w') as f:
+                f.write('\n'.join(self.qemu_log()) + '\n')
+        except Exception:
+            pass
         self.host._free += self.pairs
