@@ -34,9 +34,10 @@ def fresh_test_host(request):
     its KVM, run by TCG with emulated SVM) triple-fault, silently, in the
     guest's early boot: in 5 of 5 runs of round_trips[1] (50 round trips)
     followed by another test, in none with 5 round trips, never while the
-    switched guest itself ran (600-switch runs).  A user-space QEMU in L1
-    should not be able to do that, so this is an L1 or emulated-SVM bug
-    that a fresh L1 (about 5 s to boot) keeps away from the next test.
+    switched guest itself ran (600-switch runs).  The cause was a data
+    race in TCG (patch 0011: another vCPU's FPU load rewrote vCPU 0's
+    hflags2 and undid #VMEXIT's "nested paging off"); a fresh L1 (about
+    5 s to boot) still keeps one test's leftovers away from the next.
     Tests outside this file share one test host.
     """
     if kvm_mode()[0] == 'nested':
