@@ -118,6 +118,15 @@ class TestHost:
                 return line[line.index('VAS-KVM-PROBE'):]
         return None
 
+    def kvm_caps(self):
+        """What the L1 kernel's KVM offers (kvm-probe's VAS-KVM-CAPS
+        line) as a dict of name -> int, or None without that line."""
+        for line in self.boot_lines:
+            if 'VAS-KVM-CAPS' in line:
+                pairs = line[line.index('VAS-KVM-CAPS'):].split()[1:]
+                return {k: int(v) for k, v in (p.split('=') for p in pairs)}
+        return None
+
     def run(self, command, timeout=60):
         """Run a shell command in L1; return (exit status, output lines)."""
         n = next(self._seq)
