@@ -12,7 +12,6 @@ from vastest import paths                         # noqa: E402
 from vastest.local import LocalQEMU, guest_args   # noqa: E402
 from vastest.platform import kvm_mode, start_x86_guest  # noqa: E402
 from vastest.channel import Timeout              # noqa: E402
-from vastest.guest import GuestReset              # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
 
@@ -67,16 +66,11 @@ def _x86_testhost_keeper():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Two known bugs that are not verdicts on what a test checks.
-
-    A test whose test host (L1) died of a triple fault is reported as
-    skipped: a bug of L1's kernel or of TCG's SVM emulation.  A switching
-    test (marked known_stall) that timed out waiting for its guest or
-    test host, or whose guest reset itself, is reported as an expected
-    failure: the guest's output sometimes stalls, and a guest sometimes
-    triple-faults, after switches; neither is understood yet.  Both are in
-    docs/devel/vas.rst, "Bugs found by these tests"; a failed check of
-    what the guest reported still fails the test.
+    """A test whose test host (L1) died of a triple fault is reported as
+    skipped, with the reason: L1 is Linux and its KVM on TCG's emulated
+    SVM, and its death says nothing about what the test checks (see
+    docs/devel/vas.rst, "Bugs found by these tests").  Everything else,
+    time-outs and guest resets included, fails the test.
     """
     outcome = yield
     report = outcome.get_result()
@@ -88,16 +82,6 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (str(item.fspath), item.location[1] or 0,
                            'Skipped: the nested test host triple-faulted '
                            '(see %s)' % host.cpu_log)
-    elif (item.get_closest_marker('known_stall') and
-          call.excinfo.errisinstance(GuestReset)):
-        report.outcome = 'skipped'
-        report.wasxfail = ('known bug: guest reset after switches: %s'
-                           % call.excinfo.value)
-    elif (item.get_closest_marker('known_stall') and
-          call.excinfo.errisinstance(Timeout)):
-        report.outcome = 'skipped'
-        report.wasxfail = ('known bug: the guest or its test host stopped '
-                           'answering after switches: %s' % call.excinfo.value)
 
 
 @pytest.fixture

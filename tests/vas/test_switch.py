@@ -20,11 +20,6 @@ from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
 from vastest.switching import GuestClock, active, rng, round_trips, switch
 
-# A time-out here is the known stall (conftest.py reports it as xfail);
-# every check of what the guest reported still fails the test.
-pytestmark = pytest.mark.known_stall
-
-
 @pytest.fixture(autouse=True)
 def fresh_test_host(request):
     """Each test here gets a test host of its own.
