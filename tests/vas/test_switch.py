@@ -41,7 +41,8 @@ def fresh_test_host(request):
 
 SWITCHABLE = 'kvm,switchable=on'
 # The switch's trace events go to the QEMU's log (kept in build/test-logs).
-TRACE = ['-trace', 'accel_switch_*', '-trace', 'x86_switch_*']
+TRACE = ['-trace', 'accel_switch_*', '-trace', 'x86_switch_*',
+         '-trace', 'x86_reconcile_*']
 ROUND_TRIPS = int(os.environ.get('VAS_ROUND_TRIPS', '50'))
 # earlyprintk: a guest that dies before its console is up still says why
 GUEST = 'vas.duration=0 vas.interval_ms=200 earlyprintk=ttyS0'

@@ -123,6 +123,8 @@ static bool kvm_guest_tsc(CPUState *cs, uint64_t *tsc)
  * guest's clocksource watchdog checks the TSC against kvm-clock if the
  * guest uses it, against a device timer otherwise: the TSC resumes from
  * the loaded value, advanced by what that clock has run since it did.
+ * An in-process switch to KVM writes the registers before it sets
+ * kvm-clock too, and ends the same way.
  */
 static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc)
 {
@@ -138,7 +140,7 @@ static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc)
     return clock.clock - loaded_ns;
 }
 
-static void kvm_resume_tsc(CPUState *cs)
+void x86_reconcile_resume_tsc(CPUState *cs)
 {
     X86SwitchCPU *sc = x86_switch_cpu(cs);
     int64_t run_ns = watchdog_clock_run_ns(cs, sc);
@@ -483,6 +485,6 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
             warn_report("cannot set the interrupt shadow of CPU %d",
                         cs->cpu_index);
         }
-        kvm_resume_tsc(cs);
+        x86_reconcile_resume_tsc(cs);
     }
 }

@@ -456,17 +456,25 @@ static bool x86_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
             return false;
         }
     }
-    if (!x86_guest_kvmclock_ns(X86_CPU(first_cpu), &now)) {
-        return true;
+    if (x86_guest_kvmclock_ns(X86_CPU(first_cpu), &now)) {
+        data.clock = now;
+        /* Resume KVM's clock where the guest's clock is now, not earlier */
+        ret = kvm_vm_ioctl(kvm_state, KVM_SET_CLOCK, &data);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "cannot set KVM's clock");
+            return false;
+        }
+        trace_x86_switch_kvmclock(data.clock);
     }
-    data.clock = now;
-    /* Resume KVM's clock where the guest's clock is now, not earlier */
-    ret = kvm_vm_ioctl(kvm_state, KVM_SET_CLOCK, &data);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "cannot set KVM's clock");
-        return false;
+    /*
+     * KVM's TSC has run since the registers went in, its clock only since
+     * now: bring the TSC back in step with the clock the guest checks it
+     * against, or the guest's watchdog sees the TSC jump ahead by the
+     * time between the two (half a millisecond once, in the test host).
+     */
+    CPU_FOREACH(cs) {
+        x86_reconcile_resume_tsc(cs);
     }
-    trace_x86_switch_kvmclock(data.clock);
     return true;
 }
 
