@@ -41,6 +41,7 @@ static const struct cap caps[] = {
 #endif
 };
 
+#ifdef __aarch64__
 /* Can this VM get an in-kernel device of this type?  (test only) */
 static int device_ok(int vm, unsigned int type)
 {
@@ -51,6 +52,7 @@ static int device_ok(int vm, unsigned int type)
 
     return ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
 }
+#endif
 
 static void print_caps(int kvm, int vm)
 {
@@ -67,7 +69,6 @@ static void print_caps(int kvm, int vm)
            device_ok(vm, KVM_DEV_TYPE_ARM_VGIC_V3));
 #else
     (void)vm;
-    (void)device_ok;
 #endif
     printf("\n");
 }

@@ -111,21 +111,24 @@ class TestHost:
         return (self.proc.poll() is None and not self.ctl.closed and
                 not self.triple_faulted())
 
+    def _boot_line(self, tag):
+        """The rest of L1's boot line that starts with tag, or None."""
+        for line in self.boot_lines:
+            if tag in line:
+                return line[line.index(tag):]
+        return None
+
     def kvm_probe(self):
         """The L1 kernel's own answer on /dev/kvm (kvm-probe line)."""
-        for line in self.boot_lines:
-            if 'VAS-KVM-PROBE' in line:
-                return line[line.index('VAS-KVM-PROBE'):]
-        return None
+        return self._boot_line('VAS-KVM-PROBE')
 
     def kvm_caps(self):
         """What the L1 kernel's KVM offers (kvm-probe's VAS-KVM-CAPS
         line) as a dict of name -> int, or None without that line."""
-        for line in self.boot_lines:
-            if 'VAS-KVM-CAPS' in line:
-                pairs = line[line.index('VAS-KVM-CAPS'):].split()[1:]
-                return {k: int(v) for k, v in (p.split('=') for p in pairs)}
-        return None
+        line = self._boot_line('VAS-KVM-CAPS')
+        if line is None:
+            return None
+        return {k: int(v) for k, v in (p.split('=') for p in line.split()[1:])}
 
     def run(self, command, timeout=60):
         """Run a shell command in L1; return (exit status, output lines)."""
