@@ -8,8 +8,8 @@
  *
  *   VAS-BOOT arch=A cpus=N mem_mib=N interval_ms=N duration_s=N avx=0|1
  *   VAS-HB seq=N mono_ns=N real_ns=N cycles=N csum=HEX mem=ok|bad vec=ok|bad
- *          vec_rounds=N cpuid=HEX                          (one line)
- *   VAS-ERR what=mem|vec|mono|cycles|alloc seq=N DETAILS...
+ *          vec_rounds=N cpuid=HEX [smis=N]                 (one line)
+ *   VAS-ERR what=mem|vec|mono|cycles|alloc|smi seq=N DETAILS...
  *   VAS-VERDICT OK heartbeats=N elapsed_mono_ns=N
  *   VAS-VERDICT FAIL heartbeats=N errors=N first=WHAT
  *
@@ -19,20 +19,26 @@
  * state lost in a switch that lands while the registers are live).
  * CLOCK_MONOTONIC and the cycle counter must never go backwards.  On x86,
  * cpuid= is a digest of the CPUID leaves (without the per-CPU APIC IDs):
- * the CPU a guest sees must not change under it.  The
- * exit status is 0 for OK, 1 for FAIL, 2 for bad options.
+ * the CPU a guest sees must not change under it.  With --smi (x86 on the
+ * pc machine), each period also raises an SMI and checks, in SMRAM, that
+ * the CPU entered SMM right there (see smi_probe); smis= counts the SMIs
+ * verified so far.  The exit status is 0 for OK, 1 for FAIL, 2 for bad
+ * options.
  *
  * Options, also read from the kernel command line as vas.duration=,
- * vas.interval_ms=, vas.mem_mib=, vas.vec_marker=, vas.selftest_fail=
- * (options win):
+ * vas.interval_ms=, vas.mem_mib=, vas.vec_marker=, vas.selftest_fail=,
+ * vas.smi= (options win):
  *   --duration S       stop after S seconds (0: until "stop" on stdin)
  *   --interval-ms N    heartbeat period
  *   --mem-mib N        size of the checked buffer
  *   --vec-marker 1     vector values whose lanes start with the bytes of
  *                      a vmstate subsection marker (see vec_marker)
- *   --selftest-fail mem|vec  corrupt the check once, to show it can fail
+ *   --selftest-fail mem|vec|smi  corrupt the check once (smi: raise no
+ *                      SMI the first time), to show it can fail
+ *   --smi 1            raise and verify an SMI each period (x86 only)
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,6 +56,9 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/io.h>
 #define ARCH_NAME "x86_64"
 #define VEC_FEATURE "avx"
 #elif defined(__aarch64__)
@@ -81,6 +90,8 @@ static char selftest[16];
  */
 static unsigned long vec_marker;
 #define VMSTATE_LOOKALIKE 0x05ff000000000000ULL
+static unsigned long smi;       /* --smi: probe SMM each period */
+static unsigned long smis;      /* SMIs verified so far */
 
 static unsigned long seq;       /* heartbeats printed so far */
 static unsigned long errors;
@@ -441,6 +452,125 @@ static void vec_check(uint64_t round, unsigned long spins)
 #endif
 }
 
+#if defined(__x86_64__)
+/*
+ * SMI probe.  SeaBIOS leaves the pc machine with SMRAM closed at
+ * 0xa0000, every CPU's SMBASE there, and an SMI raised on CPU 0 by each
+ * write to the APM control port.  So, on CPU 0: load known values into
+ * r12-r15, write the port, and spin; the CPU takes the SMI within the
+ * spin, saves its registers in SMRAM, runs the firmware's handler there
+ * and returns with RSM.  Then open SMRAM (the i440FX's D_OPEN bit) and
+ * read the save area: it must hold our values (proof that this SMI, here,
+ * went through SMM), and the registers after RSM must still hold them.
+ * Without SMM the port write does nothing and the save area never holds
+ * them: the probe fails, which the tests use to show it can.
+ */
+#define APM_CNT_PORT 0xb2
+#define POST_PORT 0x80          /* a write that raises nothing */
+#define SMI_COMMAND 0x5a        /* not ACPI enable (0xf1) or disable (0xf0) */
+#define PCI_CONF_ADDR 0xcf8
+#define PCI_CONF_DATA 0xcfc
+#define I440FX_SMRAM 0x72       /* host bridge 00:00.0, one byte */
+#define SMRAM_D_OPEN 0x40
+#define SMBASE 0xa0000
+/* AMD64 save state map: r15 at 0xff80 from SMBASE, then r14, r13, r12 */
+#define SMM_SAVE_R15 (SMBASE + 0xff80)
+
+static uint8_t i440fx_smram_rw(int val)
+{
+    outl(0x80000000 | (I440FX_SMRAM & ~3), PCI_CONF_ADDR);
+    if (val >= 0) {
+        outb(val, PCI_CONF_DATA + (I440FX_SMRAM & 3));
+    }
+    return inb(PCI_CONF_DATA + (I440FX_SMRAM & 3));
+}
+
+static bool smi_setup(void)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) ||
+        ioperm(APM_CNT_PORT, 1, 1) || ioperm(POST_PORT, 1, 1) ||
+        ioperm(PCI_CONF_ADDR, 8, 1)) {
+        check_failed("smi", "setup errno=%d", errno);
+        return false;
+    }
+    return true;
+}
+
+static void smi_probe(void)
+{
+    uint64_t magic = 0x5a11000000000000ULL | (seq + 1) << 8;
+    uint64_t after[4], saved[4];
+    unsigned long n = 4096;
+    uint16_t port = APM_CNT_PORT;
+    uint8_t smram;
+    int fd, i;
+
+    /* The self-test raises no SMI: the save area cannot hold our values */
+    if (!strcmp(selftest, "smi")) {
+        port = POST_PORT;
+        selftest[0] = 0;
+    }
+
+    asm volatile("mov %[m], %%r12\n\t"
+                 "lea 1(%[m]), %%r13\n\t"
+                 "lea 2(%[m]), %%r14\n\t"
+                 "lea 3(%[m]), %%r15\n\t"
+                 "outb %%al, %%dx\n\t"
+                 "1: dec %[n]\n\t"
+                 "jnz 1b\n\t"
+                 "mov %%r12, 0(%[o])\n\t"
+                 "mov %%r13, 8(%[o])\n\t"
+                 "mov %%r14, 16(%[o])\n\t"
+                 "mov %%r15, 24(%[o])"
+                 : [n] "+r"(n)
+                 : [m] "r"(magic), [o] "r"(after), "a"(SMI_COMMAND),
+                   "d"(port)
+                 : "r12", "r13", "r14", "r15", "memory", "cc");
+
+    smram = i440fx_smram_rw(-1);
+    i440fx_smram_rw(smram | SMRAM_D_OPEN);
+    fd = open("/dev/mem", O_RDONLY);
+    if (fd < 0 || pread(fd, saved, sizeof(saved), SMM_SAVE_R15) !=
+        sizeof(saved)) {
+        check_failed("smi", "dev_mem errno=%d", errno);
+        saved[0] = saved[1] = saved[2] = saved[3] = 0;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    i440fx_smram_rw(smram);
+
+    for (i = 0; i < 4; i++) {
+        if (after[i] != magic + i) {
+            check_failed("smi", "reg=r%d expected=0x%016" PRIx64
+                         " got=0x%016" PRIx64, 12 + i, magic + i, after[i]);
+            return;
+        }
+        /* saved[] runs r15, r14, r13, r12 */
+        if (saved[3 - i] != magic + i) {
+            check_failed("smi", "saved_r%d expected=0x%016" PRIx64
+                         " got=0x%016" PRIx64 " smram=0x%02x", 12 + i,
+                         magic + i, saved[3 - i], smram);
+            return;
+        }
+    }
+    smis++;
+}
+#else
+static bool smi_setup(void)
+{
+    return false;               /* no SMM outside x86 */
+}
+
+static void smi_probe(void)
+{
+}
+#endif
+
 static bool set_option(const char *key, const char *val)
 {
     unsigned long v = 0;
@@ -464,6 +594,8 @@ static bool set_option(const char *key, const char *val)
         mem_mib = v;
     } else if (!strcmp(key, "vec_marker") || !strcmp(key, "vec-marker")) {
         vec_marker = v;
+    } else if (!strcmp(key, "smi")) {
+        smi = v;
     } else {
         return false;
     }
@@ -496,6 +628,8 @@ static void read_kernel_cmdline(void)
 /*
  * Sleep until @deadline (CLOCK_MONOTONIC ns) in poll() on stdin, so that a
  * "stop" line ends the run promptly.  Returns true if asked to stop.
+ * stdin is looked at at least once, also when the period ran late (on a
+ * slow host every period may), or "stop" would never be read.
  */
 static bool wait_until(uint64_t deadline)
 {
@@ -503,11 +637,12 @@ static bool wait_until(uint64_t deadline)
     static char line[64];
     static size_t len;
     struct pollfd pfd = { .fd = 0, .events = POLLIN };
-    uint64_t now;
+    uint64_t now = mono_ns();
     ssize_t r;
 
-    while (!stop_requested && (now = mono_ns()) < deadline) {
-        int ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+    do {
+        int ms = now < deadline ? (deadline - now + NS_PER_MS - 1) / NS_PER_MS
+                                : 0;
 
         pfd.revents = 0;
         if (poll(&pfd, stdin_open, ms) <= 0 || !(pfd.revents & POLLIN)) {
@@ -529,7 +664,7 @@ static bool wait_until(uint64_t deadline)
         if (memchr(line, '\n', len) || len == sizeof(line) - 1) {
             len = 0;                /* some other line: ignore it */
         }
-    }
+    } while (!stop_requested && (now = mono_ns()) < deadline);
     return stop_requested;
 }
 
@@ -543,6 +678,7 @@ int main(int argc, char **argv)
     uint64_t interval_ns, start, period, now, real, cycles;
     uint64_t round = 0, csum = 0;
     unsigned long spins = 1000, rounds;
+    char smi_field[32];
     struct sigaction sa = { .sa_handler = on_signal };
 
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -552,7 +688,7 @@ int main(int argc, char **argv)
             !set_option(argv[i] + 2, argv[i + 1])) {
             fprintf(stderr, "usage: %s [--duration S] [--interval-ms N] "
                     "[--mem-mib N] [--vec-marker 0|1] "
-                    "[--selftest-fail mem|vec]\n", argv[0]);
+                    "[--selftest-fail mem|vec|smi] [--smi 0|1]\n", argv[0]);
             return 2;
         }
         i++;
@@ -560,6 +696,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     vec_detect();
+    if (smi && !smi_setup()) {
+        smi = 0;
+    }
     interval_ns = interval_ms * NS_PER_MS;
 
     mem_words = mem_mib * 1024 * 1024 / sizeof(uint64_t);
@@ -606,15 +745,19 @@ int main(int argc, char **argv)
             }
         } while (mono_ns() - period < interval_ns / 2 && !stop_requested);
 
+        if (smi) {
+            smi_probe();
+        }
         seq++;
         now = mono_ns();
         real = clock_ns(CLOCK_REALTIME);
         cycles = read_cycles();
+        snprintf(smi_field, sizeof(smi_field), smi ? " smis=%lu" : "", smis);
         report("VAS-HB seq=%lu mono_ns=%" PRIu64 " real_ns=%" PRIu64
                " cycles=%" PRIu64 " csum=%016" PRIx64 " mem=%s vec=%s"
-               " vec_rounds=%lu cpuid=%08x", seq, now, real, cycles, csum,
+               " vec_rounds=%lu cpuid=%08x%s", seq, now, real, cycles, csum,
                mem_bad ? "bad" : "ok", vec_bad ? "bad" : "ok", rounds,
-               cpuid_digest());
+               cpuid_digest(), smi_field);
         if (duration_s && now - start >= duration_s * NS_PER_SEC) {
             break;
         }
