@@ -151,8 +151,7 @@ AccelState *accel_switch_primary(AccelState *accel, MachineState *ms)
         accel_switch.active = SWITCHABLE_ACCEL_TCG;
     }
     accel_switch.initial = accel_switch.active;
-    if (!check_kvm_options(accel_switch.kvm, &err) ||
-        !check_common_options(ms, &err)) {
+    if (!check_kvm_options(accel_switch.kvm, &err)) {
         switch_config_error(err);
     }
     return accel_switch.kvm;
@@ -173,10 +172,15 @@ static Notifier start_on_tcg_notifier = { .notify = start_on_tcg };
 void accel_switch_init_standby(MachineState *ms)
 {
     AccelClass *tcg_class;
+    Error *err = NULL;
     int ret;
 
     if (!accel_switch.enabled) {
         return;
+    }
+    /* The target's checks may ask KVM what it supports */
+    if (!check_common_options(ms, &err)) {
+        switch_config_error(err);
     }
     tcg_class = ACCEL_GET_CLASS(accel_switch.tcg);
 

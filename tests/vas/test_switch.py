@@ -357,3 +357,52 @@ def test_injected_failures(kvm_guest, start):
     assert switch(vm, target)['active'] == target
     vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
     finish(vm)
+
+
+def verified_smis(vm):
+    """How many SMIs the guest has verified so far (its last heartbeat)."""
+    hb = vm.heartbeats()
+    return int(hb[-1]['smis']) if hb else 0
+
+
+def test_smm(kvm_guest):
+    """SMIs go through SMM under both accelerators, across switches.
+
+    Each heartbeat the guest raises an SMI on CPU 0 and then reads, in
+    SMRAM, the registers the CPU saved on entering SMM, and checks them
+    (workload.c, smi_probe): under KVM that is KVM's SMM and SMRAM
+    memslots, under TCG TCG's SMM emulation in KVM's SMRAM address space.
+    After each switch, two more verified SMIs: at least one of them was
+    raised after the switch.
+    """
+    vm = kvm_guest(GUEST + ' vas.smi=1',
+                   extra=['-m', '512', '-smp', '2', '-machine', 'smm=on'] + TRACE,
+                   accel=SWITCHABLE)
+    vm.wait_boot(120)
+    vm.wait_heartbeat(2, 120)
+    assert verified_smis(vm) >= 1, vm.heartbeats()
+    for to in ('tcg', 'kvm') * 3:
+        seen = verified_smis(vm)
+        assert switch(vm, to)['active'] == to
+        assert wait_until(lambda: verified_smis(vm) >= seen + 2, 120, 0.2), \
+            'no SMI verified on %s: %s' % (to, vm.heartbeats()[-3:])
+    verdict = finish(vm)
+    assert int(verdict.heartbeats[-1]['smis']) == len(verdict.heartbeats)
+
+
+def test_smm_probe_can_fail(kvm_guest):
+    """An SMI that never happened is caught: the guest's first probe
+    writes a port that raises nothing (vas.selftest_fail=smi), and the
+    SMRAM save area does not hold its values.  Shows that test_smm's
+    guest check can fail."""
+    vm = kvm_guest(GUEST + ' vas.smi=1 vas.selftest_fail=smi',
+                   extra=['-m', '512', '-machine', 'smm=on'], accel=SWITCHABLE)
+    vm.wait_boot(120)
+    vm.wait_heartbeat(3, 120)
+    vm.stop_workload()
+    verdict = vm.wait_verdict(180)
+    assert not verdict.ok and 'first=smi' in verdict.line, verdict.line
+    assert any('what=smi' in e and 'saved_r12' in e for e in verdict.errors), \
+        verdict.errors
+    # Only the self-test's probe failed: the next ones were verified.
+    assert int(verdict.heartbeats[-1]['smis']) == len(verdict.heartbeats) - 1

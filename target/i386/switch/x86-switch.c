@@ -81,14 +81,23 @@ static bool x86_switch_check_config(MachineState *ms, Error **errp)
     X86MachineState *x86ms =
         X86_MACHINE(object_dynamic_cast(OBJECT(ms), TYPE_X86_MACHINE));
 
-    if (x86ms) {
-        /* TCG and KVM keep different SMRAM address spaces */
-        if (x86ms->smm == ON_OFF_AUTO_ON) {
-            error_setg(errp, "SMM is not supported yet");
+    /*
+     * KVM's SMRAM address space (one per vCPU, built when the machine is
+     * done) holds what TCG's would: system memory with /machine/smram
+     * over it.  TCG runs SMM in it too, so SMM is there for both
+     * accelerators exactly when KVM can run it.
+     */
+    if (x86ms && x86ms->smm != ON_OFF_AUTO_OFF) {
+        if (kvm_has_smm()) {
+            x86ms->smm = ON_OFF_AUTO_ON;
+        } else if (x86ms->smm == ON_OFF_AUTO_ON) {
+            error_setg(errp, "SMM needs KVM's SMM support "
+                       "(KVM_CAP_X86_SMM), which this host's KVM lacks");
             error_append_hint(errp, "Use -machine smm=off.\n");
             return false;
+        } else {
+            x86ms->smm = ON_OFF_AUTO_OFF;
         }
-        x86ms->smm = ON_OFF_AUTO_OFF;
     }
     /*
      * kvmvapic patches the guest's code differently for each
