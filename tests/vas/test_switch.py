@@ -20,20 +20,20 @@ from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
 from vastest.switching import GuestClock, active, rng, round_trips, switch
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fresh_test_host(request):
-    """Each test here gets a test host of its own.
+    """A test host of its own, for the tests with many switches and the
+    one after them.
 
-    After a guest has been switched a hundred times, the next guest booted
-    in the same test host sometimes makes the test host itself (Linux and
-    its KVM, run by TCG with emulated SVM) triple-fault, silently, in the
-    guest's early boot: in 5 of 5 runs of round_trips[1] (50 round trips)
-    followed by another test, in none with 5 round trips, never while the
-    switched guest itself ran (600-switch runs).  The cause was a data
-    race in TCG (patch 0011: another vCPU's FPU load rewrote vCPU 0's
-    hflags2 and undid #VMEXIT's "nested paging off"); a fresh L1 (about
-    5 s to boot) still keeps one test's leftovers away from the next.
-    Tests outside this file share one test host.
+    After a guest had been switched a hundred times, the next guest booted
+    in the same test host made the test host itself (Linux and its KVM,
+    run by TCG with emulated SVM) triple-fault in 5 of 5 runs.  The cause
+    was a data race in TCG (patch 0011: another vCPU's FPU load rewrote
+    vCPU 0's hflags2 and undid #VMEXIT's "nested paging off"); a fresh L1
+    still keeps those tests' leftovers away from the next test.  Other
+    tests share the session's test host (a boot costs 20-30 s on a slow
+    machine, and the whole suite must fit CI's time); a test host that
+    died is booted again for the next test (conftest.py).
     """
     if kvm_mode()[0] == 'nested':
         request.getfixturevalue('_x86_testhost_keeper').renew()
@@ -84,6 +84,7 @@ def finish(vm, min_heartbeats=5):
     return verdict
 
 
+@pytest.mark.usefixtures('fresh_test_host')
 @pytest.mark.parametrize('smp', [1, 4])
 def test_round_trips(kvm_guest, request, smp):
     """KVM -> TCG -> KVM many times, at random moments, under load."""
@@ -139,6 +140,7 @@ def io_moves(vm, timeout=120):
                          % (n, vm.io_reports()[n:]))
 
 
+@pytest.mark.usefixtures('fresh_test_host')
 def test_io_load(kvm_guest, request):
     """Disk writes and network traffic flow across switches, intact.
 
