@@ -48,17 +48,6 @@ ROUND_TRIPS = int(os.environ.get('VAS_ROUND_TRIPS', '50'))
 GUEST = 'vas.duration=0 vas.interval_ms=200 earlyprintk=ttyS0'
 
 
-def only_tsc_skew(vm):
-    """True if the guest's only complaint is its clocksource watchdog
-    finding the TSC skewed against kvm-clock (a known bug, seen at -smp 2
-    and 4 on a host where switches take 20-50 ms); every other check
-    passed, as they run before the kernel log's."""
-    problems = vm.kernel_problems()
-    return bool(problems) and all(
-        'clocksource' in line or 'TSC unstable' in line for line in problems) \
-        and any('skew is too large' in line for line in problems)
-
-
 def finish(vm, min_heartbeats=5):
     """Stop the workload and check everything it reported.
 
@@ -72,15 +61,7 @@ def finish(vm, min_heartbeats=5):
     vm.wait_heartbeat(max(min_heartbeats, len(vm.heartbeats()) + 1), 120)
     vm.stop_workload()
     verdict = vm.wait_verdict(180)
-    try:
-        assert_workload_ok(vm, verdict, min_heartbeats)
-    except AssertionError as e:
-        # Only the last check, the kernel log's, may be this known bug
-        if str(e).startswith('guest kernel log:') and only_tsc_skew(vm):
-            pytest.xfail('known bug: the guest watchdog saw the TSC skew '
-                         'against kvm-clock after switches; every other '
-                         'guest check passed (docs/devel/vas.rst)')
-        raise
+    assert_workload_ok(vm, verdict, min_heartbeats)
     return verdict
 
 

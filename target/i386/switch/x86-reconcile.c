@@ -140,23 +140,39 @@ static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc)
     return clock.clock - loaded_ns;
 }
 
-void x86_reconcile_resume_tsc(CPUState *cs)
+/*
+ * All vCPUs' TSCs move by the one amount computed on CPU 0.  KVM keeps
+ * its master clock (one pvclock copy for all vCPUs, "TSC stable" for the
+ * guest) only while every vCPU has the same TSC offset, and the guest
+ * expects its TSCs in step.  Computed per vCPU, the amounts differed by
+ * the time between the reads (CPU 0's by ~30k ticks more per switch in
+ * the test host): the master clock was off after the first switch and
+ * the vCPUs' TSCs drifted apart at every switch, until the guest's
+ * watchdog, reading its clocks on one CPU after another, saw them skew.
+ */
+void x86_reconcile_resume_tsc(void)
 {
+    CPUState *cs = first_cpu;
     X86SwitchCPU *sc = x86_switch_cpu(cs);
     int64_t run_ns = watchdog_clock_run_ns(cs, sc);
     uint64_t tsc = sc->loaded_tsc, now;
-    int64_t offset;
+    int64_t offset, back;
 
     if (run_ns > 0 && run_ns < NANOSECONDS_PER_SECOND) {
         tsc += muldiv64(run_ns, cpu_env(cs)->tsc_khz, 1000000);
     }
-    if (!kvm_guest_tsc(cs, &now) ||
-        x86_kvm_tsc_offset(cs, false, &offset) < 0) {
+    if (!kvm_guest_tsc(cs, &now)) {
         return;
     }
-    offset += tsc - now;
-    x86_kvm_tsc_offset(cs, true, &offset);
-    trace_x86_reconcile_resume_tsc(cs->cpu_index, run_ns, now - tsc);
+    back = now - tsc;
+    CPU_FOREACH(cs) {
+        if (x86_kvm_tsc_offset(cs, false, &offset) < 0) {
+            continue;
+        }
+        offset -= back;
+        x86_kvm_tsc_offset(cs, true, &offset);
+    }
+    trace_x86_reconcile_resume_tsc(run_ns, back);
 }
 
 /*
@@ -485,6 +501,6 @@ void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to)
             warn_report("cannot set the interrupt shadow of CPU %d",
                         cs->cpu_index);
         }
-        x86_reconcile_resume_tsc(cs);
     }
+    x86_reconcile_resume_tsc();
 }

@@ -43,7 +43,7 @@ bool x86_reconcile_check_incoming(SwitchableAccel from, SwitchableAccel to,
                                   Error **errp);
 void x86_reconcile_run_tcg(void);
 void x86_reconcile_incoming_done(SwitchableAccel from, SwitchableAccel to);
-void x86_reconcile_resume_tsc(CPUState *cs);
+void x86_reconcile_resume_tsc(void);
 
 /* x86-kvmclock.c: the guest's kvmclock when KVM does not keep it */
 bool x86_guest_kvmclock_ns(X86CPU *cpu, uint64_t *ns);

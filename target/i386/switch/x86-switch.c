@@ -48,11 +48,18 @@ int64_t x86_switch_tsc_adjust(CPUX86State *env)
     return switch_cpus ? switch_cpus[env_cpu(env)->cpu_index].tsc_adjust : 0;
 }
 
-/* The VM's elapsed ticks minus the host TSC: constant while the VM runs */
+/*
+ * The VM's elapsed ticks minus the host TSC: constant while the VM runs.
+ * A paused VM's ticks stand still, so a switch reads it once for all its
+ * vCPUs (tick_base), or their TSCs would end up apart by the time between
+ * the reads.
+ */
 static int64_t ticks_minus_host_tsc(void)
 {
     return cpus_get_elapsed_ticks() - cpu_get_host_ticks();
 }
+
+static int64_t tick_base;
 
 /*
  * Paravirtual features TCG does not implement, or that KVM only offers
@@ -293,9 +300,12 @@ static bool x86_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
     }
     /* The interrupt shadow is read when the state is saved */
     sc->left = true;
+    if (cs == first_cpu) {
+        tick_base = ticks_minus_host_tsc();
+    }
     sc->tsc_adjust_known = !x86_kvm_tsc_offset(cs, false, &offset);
     if (sc->tsc_adjust_known) {
-        sc->tsc_adjust = offset - ticks_minus_host_tsc();
+        sc->tsc_adjust = offset - tick_base;
     } else {
         sc->ticks_at_leave = cpus_get_elapsed_ticks();
     }
@@ -334,7 +344,7 @@ static bool load_into_kvm(CPUState *cs, Error **errp)
                                 cs->cpu_index);
         return false;
     }
-    offset = x86_switch_tsc_adjust(cpu_env(cs)) + ticks_minus_host_tsc();
+    offset = x86_switch_tsc_adjust(cpu_env(cs)) + tick_base;
     x86_kvm_tsc_offset(cs, true, &offset);
     return true;
 }
@@ -460,6 +470,7 @@ static bool x86_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
         x86_reconcile_run_tcg();
         return true;
     }
+    tick_base = ticks_minus_host_tsc();
     CPU_FOREACH(cs) {
         if (!load_into_kvm(cs, errp)) {
             return false;
@@ -481,9 +492,7 @@ static bool x86_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
      * against, or the guest's watchdog sees the TSC jump ahead by the
      * time between the two (half a millisecond once, in the test host).
      */
-    CPU_FOREACH(cs) {
-        x86_reconcile_resume_tsc(cs);
-    }
+    x86_reconcile_resume_tsc();
     return true;
 }
 
