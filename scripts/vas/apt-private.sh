@@ -3,7 +3,8 @@
 #
 # Run an apt command against a private configuration that adds the
 # $VAS_SUITE suite (deb and deb-src, amd64/arm64/armhf) without touching the
-# system's apt sources.  The mirror is the one the system already uses for
+# system's apt sources; VAS_SUITE may also be the system's own suite, for
+# its arm64 packages (the sysroot of the aarch64-host build).  The mirror is the one the system already uses for
 # its own Debian suite, so no host name is written anywhere in the repo.
 #
 #   apt-private.sh apt-get source --download-only qemu=VERSION
@@ -11,7 +12,9 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-root=$VAS_CACHE/apt
+# One state directory per suite: switching suites must not drop the lists
+# of the other.
+root=$VAS_CACHE/apt/$VAS_SUITE
 conf=$root/apt.conf
 
 # Print "URI KEYRING" for the system's main Debian archive entry.

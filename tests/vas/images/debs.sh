@@ -52,7 +52,7 @@ _vas_deb_field() {
     local key="$2:$3 $1" id memo val
     # No command: only the (daily) refresh of the lists, cheap otherwise.
     "$_vas_apt" >&2 || vas_log "warning: could not refresh the package lists"
-    id=$({ stat -c '%n %s %Y' "$VAS_CACHE"/apt/lists/*Packages* 2>/dev/null ||
+    id=$({ stat -c '%n %s %Y' "$VAS_CACHE/apt/$VAS_SUITE"/lists/*Packages* 2>/dev/null ||
            true; } | sha256sum | cut -c1-16)
     memo=$VAS_CACHE/debs/$VAS_SUITE/.fields-$id
     if [ -f "$memo" ]; then
