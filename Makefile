@@ -15,8 +15,8 @@ QTESTS := tests/qtest/qmp-test tests/qtest/boot-serial-test tests/qtest/migratio
 
 V := scripts/vas
 
-.PHONY: all deps source layout qemu images check run stress bench clean \
-	distclean patches-export patches-check checkpatch help
+.PHONY: all deps source layout qemu arm-hosts images check run stress \
+	bench clean distclean patches-export patches-check checkpatch help
 
 all: images
 
@@ -25,6 +25,7 @@ help:
 	@echo "make check           set up everything, run the test suite"
 	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4"
 	@echo "make bench           switch and migration downtime, throughput -> build/bench/"
+	@echo "make arm-hosts       cross-build static QEMUs for arm64 and armhf hosts"
 	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
 	@echo "make patches-export  write build/qemu's commits back to patches/"
 	@echo "make patches-check   fail if build/qemu holds edits patches/ does not"
@@ -42,12 +43,18 @@ layout: source
 qemu: layout
 	$(V)/build-qemu.sh qemu-system-x86_64 qemu-system-aarch64 $(QTESTS)
 
+arm-hosts: layout
+	$(V)/build-cross-host.sh arm64 >/dev/null
+	$(V)/build-cross-host.sh armhf >/dev/null
+
 images: qemu
 	tests/vas/images/build-guest.sh x86_64 >/dev/null
 	tests/vas/images/build-guest.sh arm64 >/dev/null
 	tests/vas/images/build-guest.sh armhf >/dev/null
 	tests/vas/images/build-testhost.sh x86_64 >/dev/null
 	tests/vas/images/build-testhost.sh arm64 >/dev/null
+	$(V)/build-cross-host.sh armhf >/dev/null
+	tests/vas/images/qemu-user.sh >/dev/null
 
 check: images
 	$(V)/overlay.sh check
@@ -75,7 +82,7 @@ checkpatch: layout
 	$(V)/checkpatch.sh
 
 clean:
-	rm -rf build/obj build/images build/test-logs build/kvm-mode.json
+	rm -rf build/obj build/obj-*-host build/images build/test-logs build/kvm-mode.json
 
 distclean:
 	$(V)/overlay.sh check
