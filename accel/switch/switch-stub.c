@@ -43,9 +43,15 @@ static bool switchable_get(Object *obj, Error **errp)
 
 static void switchable_set(Object *obj, bool value, Error **errp)
 {
+    ERRP_GUARD();
+
     if (value) {
         error_setg(errp, "this QEMU cannot switch accelerators: it was built "
                    "without KVM or without TCG");
+#ifdef __arm__
+        error_append_hint(errp, "Linux 5.7 and QEMU 5.2 removed KVM on 32-bit "
+                          "Arm hosts: only TCG runs here.\n");
+#endif
     }
 }
 
