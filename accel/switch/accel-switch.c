@@ -85,7 +85,13 @@ void accel_switch_class_init(ObjectClass *oc)
 
 static void G_NORETURN switch_config_error(Error *err)
 {
-    error_prepend(&err, "switchable=on: ");
+    Location loc;
+
+    /* Name the option, unless the report already names it (-accel ...) */
+    loc_save(&loc);
+    if (loc.kind == LOC_NONE) {
+        error_prepend(&err, "switchable=on: ");
+    }
     error_report_err(err);
     exit(1);
 }

@@ -50,7 +50,7 @@ def test_switchable_starts():
 
 @pytest.mark.parametrize('args,message', [
     (['-accel', 'kvm,switchable=on,kernel-irqchip=on'],
-     'switchable=on: kernel-irqchip=on and kernel-irqchip=split are not '
+     'kernel-irqchip=on: kernel-irqchip=on and kernel-irqchip=split are not '
      'supported yet'),
     (['-accel', 'kvm,switchable=on,kernel-irqchip=split'],
      'kernel-irqchip=split are not supported yet'),
