@@ -10,7 +10,10 @@
 #                              kvm-probe, our qemu-system-x86_64 with its
 #                              libraries and firmware, the x86_64 guest
 #   build-testhost.sh arm64    Debian arm64 kernel (KVM built in, VHE under
-#                              virtualization=on), busybox, kvm-probe
+#                              virtualization=on), busybox, kvm-probe, our
+#                              static arm64-host qemu-system-aarch64
+#                              (build-cross-host.sh), the arm64 and armhf
+#                              guests
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$top/scripts/vas/common.sh"
@@ -35,6 +38,13 @@ if [ "$arch" = x86_64 ]; then
     "$top/tests/vas/images/build-guest.sh" x86_64 >/dev/null
     inputs+=("$obj/qemu-system-x86_64" "$VAS_BUILD/images/guest-x86_64/kernel"
              "$VAS_BUILD/images/guest-x86_64/initrd")
+else
+    arm_qemu=$("$top/scripts/vas/build-cross-host.sh" arm64)
+    inputs+=("$arm_qemu")
+    for g in arm64 armhf; do
+        "$top/tests/vas/images/build-guest.sh" $g >/dev/null
+        inputs+=("$VAS_BUILD/images/guest-$g/kernel" "$VAS_BUILD/images/guest-$g/initrd")
+    done
 fi
 stamp=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -78,6 +88,13 @@ if [ "$arch" = x86_64 ]; then
     cp "$VAS_BUILD/images/guest-x86_64/"{kernel,initrd,cmdline} "$root/guest/"
     echo "-M pc -cpu max -accel tcg,thread=multi -smp 2 -m 3G" > "$out/qemu-args"
 else
+    # Static: L1 has no arm64 shared libraries.  Firmware: none, the virt
+    # board boots -kernel directly.
+    aarch64-linux-gnu-strip -o "$root/usr/bin/qemu-system-aarch64" "$arm_qemu"
+    for g in arm64 armhf; do
+        mkdir -p "$root/guest-$g"
+        cp "$VAS_BUILD/images/guest-$g/"{kernel,initrd,cmdline,qemu-args} "$root/guest-$g/"
+    done
     echo "-M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -accel tcg,thread=multi -smp 2 -m 2G" > "$out/qemu-args"
 fi
 

@@ -21,6 +21,10 @@ from .guest import Guest, safe_name
 from .qmp import QMPClient
 
 PORT_PAIRS = 4      # inner QEMUs that can run at once
+# Our QEMU in each test host (build-testhost.sh): the x86 one loads its
+# firmware from there, the arm64 one boots -kernel on the virt board.
+INNER_QEMU = {'x86_64': ['qemu-system-x86_64', '-L', '/usr/share/qemu'],
+              'arm64': ['qemu-system-aarch64']}
 
 
 class TestHost:
@@ -215,7 +219,7 @@ class InnerQEMU(Guest):
         self.log = '/tmp/%s.log' % name
         qmp_port = '/dev/virtio-ports/vas.%d' % (2 * pair)
         con_port = '/dev/virtio-ports/vas.%d' % (2 * pair + 1)
-        cmd = ['qemu-system-x86_64', '-L', '/usr/share/qemu',
+        cmd = INNER_QEMU[host.arch] + [
                '-no-user-config', '-nodefaults', '-display', 'none',
                '-chardev', 'pipe,id=vas-qmp,path=' + qmp_port,
                '-mon', 'chardev=vas-qmp,mode=control',
