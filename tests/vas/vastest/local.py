@@ -17,11 +17,12 @@ class LocalQEMU(Guest):
     """Run one QEMU here, console and QMP on unix sockets it serves.
 
     Both sockets are wait=on servers, so nothing the guest prints is lost
-    before the harness is connected.
+    before the harness is connected.  wrapper is a command line that runs
+    the binary (an emulator for a QEMU built for another host).
     """
 
     def __init__(self, binary, args, name, logdir=None, connect=True,
-                 monitors=1):
+                 monitors=1, wrapper=()):
         self.name = name = safe_name(name)
         self.logdir = logdir or paths.LOGS
         os.makedirs(self.logdir, exist_ok=True)
@@ -32,7 +33,7 @@ class LocalQEMU(Guest):
         fw = []
         for d in paths.FIRMWARE_DIRS:
             fw += ['-L', d]
-        self.cmdline = [binary] + fw + [
+        self.cmdline = list(wrapper) + [binary] + fw + [
             '-no-user-config', '-nodefaults', '-display', 'none',
             '-chardev', 'socket,id=vas-con,path=%s,server=on,wait=on' % con,
             '-serial', 'chardev:vas-con',

@@ -19,6 +19,16 @@ def qemu_binary(arch):
     return os.path.join(OBJ, 'qemu-system-' + target)
 
 
+def cross_qemu(host):
+    """Our QEMU built for an ARM host (scripts/vas/build-cross-host.sh)."""
+    binary = {'arm64': 'qemu-system-aarch64', 'armhf': 'qemu-system-arm'}[host]
+    return os.path.join(BUILD, 'obj-%s-host' % host, binary)
+
+
+# Runs the armhf-host QEMU here (tests/vas/images/qemu-user.sh).
+QEMU_ARM_USER = os.path.join(IMAGES, 'qemu-user', 'qemu-arm-static')
+
+
 def image(name):
     """Directory of a built image: guest-ARCH or testhost-ARCH."""
     return os.path.join(IMAGES, name)
