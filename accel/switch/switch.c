@@ -221,6 +221,9 @@ static void roll_back(SwitchRun *run)
         error_report_err(err);
         abort();
     }
+    if (accel_switch.arch->roll_back) {
+        accel_switch.arch->roll_back(run->from);
+    }
 }
 
 static AccelSwitchInfo *finish(SwitchRun *run)

@@ -66,6 +66,11 @@ typedef struct AccelSwitchArchOps {
      * VM-wide state (clocks), before they run.
      */
     bool (*enter_vm)(SwitchableAccel from, SwitchableAccel to, Error **errp);
+    /*
+     * Switch only, optional: the switch failed and the vCPUs' state, as
+     * saved, was loaded back into @to: redo what loading it there undid.
+     */
+    void (*roll_back)(SwitchableAccel to);
     /* Migration: the guest-visible CPU, as words for check_incoming() */
     uint32_t (*describe_cpu)(uint64_t *words, uint32_t max);
     /*
