@@ -18,8 +18,9 @@
  * known values in all vector registers while it spins (catches FPU/SIMD
  * state lost in a switch that lands while the registers are live).
  * CLOCK_MONOTONIC and the cycle counter must never go backwards.  On x86,
- * cpuid= is a digest of the CPUID leaves (without the per-CPU APIC IDs):
- * the CPU a guest sees must not change under it.  With --smi (x86 on the
+ * cpuid= is a digest of the CPUID leaves (without the per-CPU APIC IDs),
+ * on AArch64 of the identification and cache registers a program can
+ * read: the CPU a guest sees must not change under it.  With --smi (x86 on the
  * pc machine), each period also raises an SMI and checks, in SMRAM, that
  * the CPU entered SMM right there (see smi_probe); smis= counts the SMIs
  * verified so far.  The exit status is 0 for OK, 1 for FAIL, 2 for bad
@@ -202,6 +203,25 @@ static uint32_t cpuid_digest(void)
                 }
             }
         }
+    }
+#elif defined(__aarch64__)
+    /*
+     * What describes the CPU and its caches as a program reads it:
+     * DCZID_EL0 (the DC ZVA block size memset relies on) and CTR_EL0
+     * directly, MIDR_EL1 and REVIDR_EL1 through the kernel, which reads
+     * the live registers for them (HWCAP_CPUID).
+     */
+    uint64_t v[4] = { 0 };
+    unsigned j;
+
+    asm volatile("mrs %0, dczid_el0" : "=r"(v[0]));
+    asm volatile("mrs %0, ctr_el0" : "=r"(v[1]));
+    if (getauxval(AT_HWCAP) & HWCAP_CPUID) {
+        asm volatile("mrs %0, midr_el1" : "=r"(v[2]));
+        asm volatile("mrs %0, revidr_el1" : "=r"(v[3]));
+    }
+    for (j = 0; j < sizeof(v); j++) {
+        h = (h ^ ((uint8_t *)v)[j]) * 16777619u;
     }
 #else
     h = 0;
