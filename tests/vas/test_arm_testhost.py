@@ -65,14 +65,3 @@ def test_arm_guest_kvm_boot(arm_testhost, guest):
     finally:
         vm.close()
 
-
-def test_arm_switchable_refused(arm_testhost):
-    """Switching is not built for ARM yet: asking for it is refused at
-    start-up, by name, and the QEMU exits instead of running a VM that
-    cannot do what was asked."""
-    rc, out = arm_testhost.run(
-        'qemu-system-aarch64 -nodefaults -display none -M virt,gic-version=3 '
-        '-cpu host -accel kvm,switchable=on 2>&1', timeout=60)
-    assert rc == 1, (rc, out)
-    assert any('switchable=on: this target cannot switch accelerators yet'
-               in line for line in out), out

@@ -1,0 +1,306 @@
+/*
+ * Accelerator switching: the Arm side of a switch in one process
+ *
+ * A switchable Arm VM is a KVM VM whose interrupt controller stays in
+ * QEMU (a GICv2, through KVM_CAP_ARM_USER_IRQ): both accelerators drive
+ * the same GIC, so no interrupt-controller state moves in a switch, only
+ * the lines from the GIC to each CPU and from each CPU's timers back.
+ *
+ * The vCPU's system registers move through the cpreg list.  In a
+ * switchable VM it is KVM's list, built when KVM created the vCPU; TCG
+ * loads from it the registers its own table knows and keeps the others
+ * it emulates in CPUARMState, where KVM cannot change them.  The guest
+ * sees one CPU: "host" takes its ID registers from KVM, and TCG's
+ * table is built from those same values.
+ *
+ * Copyright (c) 2026 QEMU-VAS developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qapi/error.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "exec/cputlb.h"
+#include "system/kvm.h"
+#include "system/accel-switch.h"
+#include "cpu.h"
+#include "internals.h"
+#include "cpregs.h"
+#include "kvm_arm.h"
+#include "arm-switch.h"
+#include "arm-switch-internal.h"
+#include "trace.h"
+
+#include <linux/kvm.h>
+
+#define KVM_MIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 0)
+#define KVM_CTR_EL0  ARM64_SYS_REG(3, 3, 0, 0, 1)
+
+/* The lines from the GIC that KVM takes by KVM_IRQ_LINE */
+#define GIC_LINES (CPU_INTERRUPT_HARD | CPU_INTERRUPT_FIQ)
+
+void arm_switch_set_irq(void *opaque, int irq, int level)
+{
+    if (accel_switch_active() == SWITCHABLE_ACCEL_KVM &&
+        (irq == ARM_CPU_IRQ || irq == ARM_CPU_FIQ)) {
+        arm_cpu_kvm_set_irq(opaque, irq, level);
+    } else {
+        arm_cpu_set_irq(opaque, irq, level);
+    }
+}
+
+static bool arm_switch_check_config(MachineState *ms, Error **errp)
+{
+    g_autofree char *gic = NULL;
+
+    /* Only a GICv2 can be left to QEMU by KVM, and shared with TCG */
+    if (object_property_find(OBJECT(ms), "gic-version")) {
+        gic = object_property_get_str(OBJECT(ms), "gic-version", NULL);
+    }
+    if (gic && (!strcmp(gic, "3") || !strcmp(gic, "4"))) {
+        error_setg(errp, "gic-version=%s is not supported: KVM and TCG can "
+                   "only share a GIC that QEMU emulates, a GICv2", gic);
+        error_append_hint(errp, "Use gic-version=2, or leave gic-version "
+                          "unset.\n");
+        return false;
+    }
+    if (!kvm_arm_supports_user_irq()) {
+        error_setg(errp, "this host's KVM cannot leave the interrupt "
+                   "controller to QEMU (no KVM_CAP_ARM_USER_IRQ)");
+        return false;
+    }
+    return true;
+}
+
+/* KVM builds of an Arm target run on an arm64 host: EL0 may read this */
+static uint64_t host_dczid(void)
+{
+    uint64_t dczid;
+
+    asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
+    return dczid;
+}
+
+static bool arm_switch_cpu_realize(CPUState *cs, Error **errp)
+{
+    ARMCPU *cpu = ARM_CPU(cs);
+
+    /*
+     * KVM lists an AArch32 vCPU's registers by their AArch64 names, which
+     * TCG's table for such a CPU does not have.
+     */
+    if (!arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
+        error_setg(errp, "AArch32 vCPUs (aarch64=off) cannot switch yet");
+        return false;
+    }
+    if (cpu->kvm_steal_time == ON_OFF_AUTO_ON) {
+        error_setg(errp, "kvm-steal-time=on is not supported: TCG cannot "
+                   "keep the guest's stolen-time record");
+        return false;
+    }
+    cpu->kvm_steal_time = ON_OFF_AUTO_OFF;
+    /*
+     * The PMU counts host perf events under KVM and emulated events under
+     * TCG; neither can take over the other's counters.
+     */
+    cpu->has_pmu = false;
+    /*
+     * KVM lets the guest read DCZID_EL0 from the host; a guest that
+     * zeroes memory by DC ZVA blocks of the size it read there must get
+     * blocks of that size from TCG too.
+     */
+    cpu->dcz_blocksize = extract64(host_dczid(), 0, 4);
+    return arm_switch_timer_realize(cpu, errp);
+}
+
+/*
+ * "host" takes the feature ID registers from KVM, but not the registers
+ * that identify the CPU (MIDR, REVIDR, AIDR) or its caches (CTR, CLIDR):
+ * TCG would present its own constants there.  KVM's register list holds
+ * what the guest saw; TCG adopts it.
+ */
+static void adopt_kvm_id_regs(ARMCPU *cpu)
+{
+    int i;
+
+    for (i = 0; i < cpu->cpreg_array_len; i++) {
+        uint64_t kvm_id = cpu->cpreg_indexes[i];
+        uint64_t value = cpu->cpreg_values[i];
+        /* Each CPU's table holds its own copy of each register's info */
+        ARMCPRegInfo *ri = (ARMCPRegInfo *)get_arm_cp_reginfo(
+            cpu->cp_regs, kvm_to_cpreg_id(kvm_id));
+
+        if (kvm_id == KVM_MIDR_EL1) {
+            /* A register TCG reads from CPUARMState, set at reset */
+            cpu->midr = value;
+            cpu->env.cp15.c0_cpuid = value;
+        } else if (kvm_id == KVM_CTR_EL0) {
+            cpu->ctr = value;
+        } else if (!ri || !(ri->type & ARM_CP_CONST)) {
+            continue;
+        }
+        if (ri) {
+            ri->resetvalue = value;
+        }
+    }
+}
+
+static void arm_switch_machine_done(void)
+{
+    CPUState *cs;
+
+    if (!accel_switch_enabled()) {
+        return;
+    }
+    CPU_FOREACH(cs) {
+        adopt_kvm_id_regs(ARM_CPU(cs));
+    }
+}
+
+static bool arm_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
+{
+    ARMCPU *cpu = ARM_CPU(cs);
+
+    if (from != SWITCHABLE_ACCEL_KVM) {
+        return true;
+    }
+    if (cpu->env.serror.pending) {
+        error_setg(errp, "CPU %d: KVM has an SError to deliver",
+                   cs->cpu_index);
+        return false;
+    }
+    return arm_switch_timer_leave_kvm(cpu, errp);
+}
+
+static void arm_switch_cpu_pre_save(CPUState *cs, SwitchableAccel accel)
+{
+    ARMCPU *cpu = ARM_CPU(cs);
+
+    if (!accel_switch_enabled() || accel != SWITCHABLE_ACCEL_TCG) {
+        return;
+    }
+    /*
+     * cpu_pre_save() read the list from KVM, which has not run the vCPU
+     * since TCG took it over: take what TCG holds instead, for each
+     * register TCG represents faithfully.
+     */
+    write_cpustate_to_list(cpu, true);
+    arm_switch_timer_pre_save_tcg(cpu);
+}
+
+static void enter_tcg(ARMCPU *cpu)
+{
+    CPUState *cs = CPU(cpu);
+    CPUARMState *env = &cpu->env;
+
+    /* KVM kept the GIC's lines in the kernel; TCG polls them here */
+    cs->interrupt_request = (cs->interrupt_request & ~GIC_LINES) |
+                            (env->irq_line_state & GIC_LINES);
+    /* KVM parks a vCPU that PSCI turned off; TCG halts it */
+    cs->halted = cpu->power_state == PSCI_OFF;
+    arm_switch_timer_enter_tcg(cpu);
+    arm_rebuild_hflags(env);
+    tlb_flush(cs);
+    trace_arm_switch_irq_lines(cs->cpu_index, env->irq_line_state, 0);
+}
+
+static void enter_kvm(ARMCPU *cpu)
+{
+    CPUState *cs = CPU(cpu);
+    uint32_t lines = cpu->env.irq_line_state;
+
+    /*
+     * KVM reports a timer line only when its level changes: start from
+     * the levels TCG left on the lines.
+     */
+    cpu->device_irq_level = arm_switch_timer_enter_kvm(cpu);
+    cs->interrupt_request &= ~GIC_LINES;
+    kvm_arm_set_irq(cs->cpu_index, KVM_ARM_IRQ_TYPE_CPU, KVM_ARM_IRQ_CPU_IRQ,
+                    !!(lines & CPU_INTERRUPT_HARD));
+    kvm_arm_set_irq(cs->cpu_index, KVM_ARM_IRQ_TYPE_CPU, KVM_ARM_IRQ_CPU_FIQ,
+                    !!(lines & CPU_INTERRUPT_FIQ));
+    /* KVM waits for interrupts, and parks vCPUs that are off, itself */
+    cs->halted = 0;
+    trace_arm_switch_irq_lines(cs->cpu_index, lines, cpu->device_irq_level);
+}
+
+static bool arm_switch_enter(CPUState *cs, SwitchableAccel from,
+                             SwitchableAccel to, Error **errp)
+{
+    if (!accel_switch_enabled()) {
+        error_setg(errp, "migration between KVM and TCG is not supported "
+                   "for Arm yet");
+        return false;
+    }
+    if (to == SWITCHABLE_ACCEL_TCG) {
+        enter_tcg(ARM_CPU(cs));
+    } else {
+        enter_kvm(ARM_CPU(cs));
+    }
+    return true;
+}
+
+static void put_full_state(CPUState *cs, run_on_cpu_data arg)
+{
+    Error **errp = arg.host_ptr;
+
+    if (kvm_arch_put_registers(cs, KVM_PUT_FULL_STATE, errp) == 0) {
+        cs->vcpu_dirty = false;
+    }
+}
+
+static bool arm_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
+                                Error **errp)
+{
+    CPUState *cs;
+
+    if (to == SWITCHABLE_ACCEL_TCG) {
+        return true;
+    }
+    CPU_FOREACH(cs) {
+        Error *err = NULL;
+
+        run_on_cpu(cs, put_full_state, RUN_ON_CPU_HOST_PTR(&err));
+        if (err) {
+            error_propagate_prepend(errp, err, "cannot load CPU %d into "
+                                    "KVM: ", cs->cpu_index);
+            return false;
+        }
+    }
+    return arm_switch_timer_resume_kvm(true, errp);
+}
+
+static void arm_switch_roll_back(SwitchableAccel to)
+{
+    Error *err = NULL;
+    CPUState *cs;
+
+    if (to == SWITCHABLE_ACCEL_TCG) {
+        CPU_FOREACH(cs) {
+            arm_switch_timer_reload_tcg(ARM_CPU(cs));
+        }
+    } else if (!arm_switch_timer_resume_kvm(false, &err)) {
+        error_report_err(err);
+    }
+}
+
+static const AccelSwitchArchOps arm_switch_ops = {
+    .check_config = arm_switch_check_config,
+    .cpu_realize = arm_switch_cpu_realize,
+    .leave = arm_switch_leave,
+    .cpu_pre_save = arm_switch_cpu_pre_save,
+    .enter = arm_switch_enter,
+    .enter_vm = arm_switch_enter_vm,
+    .roll_back = arm_switch_roll_back,
+    .machine_done = arm_switch_machine_done,
+};
+
+static void arm_switch_register(void)
+{
+    accel_switch_register_arch(&arm_switch_ops);
+}
+
+type_init(arm_switch_register);

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Live KVM <-> TCG switching of a running AArch64 VM on an arm64 host
+(issue 5), inside the ARM nested test host, whose KVM is real.
+
+As for x86 (test_switch.py), every test judges the switch by what the
+guest reports: heartbeats, memory and NEON/SVE register checks, the
+virtual counter and CLOCK_MONOTONIC, the CPU identification registers a
+program reads (DCZID, CTR, MIDR, REVIDR), and its kernel log.
+"""
+
+import os
+
+import pytest
+
+from vastest.checks import assert_workload_ok
+from vastest.local import guest_args
+from vastest.qmp import QMPError
+from vastest.switching import GuestClock, rng, round_trips, switch
+from vastest.testhost import TestHost
+
+ROUND_TRIPS = int(os.environ.get('VAS_ARM_ROUND_TRIPS', '50'))
+TRACE = ['-trace', 'accel_switch_*', '-trace', 'arm_switch_*']
+GUEST = 'vas.duration=0 vas.interval_ms=200'
+
+
+@pytest.fixture(scope='module')
+def arm_testhost():
+    host = TestHost('arm64')
+    yield host
+    host.close()
+
+
+def launch(host, name, smp=2, cpu='host', accel='kvm,switchable=on',
+           extra=()):
+    args = (['-accel', accel] +
+            guest_args('arm64', GUEST, root='/guest-arm64', cpu=cpu) +
+            ['-m', '512', '-smp', str(smp)] + TRACE + list(extra))
+    return host.launch(args, name)
+
+
+def finish(vm, min_heartbeats=5):
+    """Stop the workload from KVM and check everything it reported."""
+    if vm.qmp.cmd('query-accel')['active'] == 'tcg':
+        switch(vm, 'kvm')
+    vm.wait_heartbeat(max(min_heartbeats, len(vm.heartbeats()) + 1), 120)
+    vm.stop_workload()
+    verdict = vm.wait_verdict(180)
+    assert_workload_ok(vm, verdict, min_heartbeats)
+    return verdict
+
+
+@pytest.mark.parametrize('smp', [1, 4])
+def test_arm_round_trips(arm_testhost, request, smp):
+    """KVM -> TCG -> KVM many times, at random moments, under load."""
+    vm = launch(arm_testhost, 'arm-round-trips-%d' % smp, smp=smp)
+    try:
+        info = vm.qmp.cmd('query-accel')
+        assert (info['active'], info['standby'], info['switchable']) == \
+            ('kvm', 'tcg', True)
+        boot = vm.wait_boot(180)
+        assert (boot['arch'], int(boot['cpus'])) == ('aarch64', smp)
+        clock = GuestClock(vm)
+        events = round_trips(vm, ROUND_TRIPS, rng(request))
+        guest_s, host_s = clock.check()
+        print('guest %.3f s, host %.3f s over %d switches'
+              % (guest_s, host_s, len(events)))
+        assert [(e['data']['from'], e['data']['to']) for e in events] == \
+            [('kvm', 'tcg'), ('tcg', 'kvm')] * ROUND_TRIPS
+        finish(vm, min_heartbeats=10)
+    finally:
+        vm.close()
+
+
+def test_arm_switch_while_paused(arm_testhost):
+    """A paused VM stays paused across switches and its counter does not
+    run meanwhile; a running one runs on."""
+    vm = launch(arm_testhost, 'arm-paused')
+    try:
+        vm.wait_boot(180)
+        vm.qmp.cmd('stop')
+        for to in ('tcg', 'kvm', 'tcg'):
+            assert switch(vm, to)['active'] == to
+            assert vm.qmp.cmd('query-status')['status'] == 'paused'
+        seen = len(vm.heartbeats())
+        vm.qmp.cmd('cont')
+        vm.wait_heartbeat(seen + 3, 120)
+        assert switch(vm, 'kvm')['active'] == 'kvm'
+        clock = GuestClock(vm)
+        vm.wait_heartbeat(len(vm.heartbeats()) + 3, 60)
+        clock.check()
+        finish(vm)
+    finally:
+        vm.close()
+
+
+@pytest.mark.parametrize('start', ['kvm', 'tcg'])
+def test_arm_injected_failures(arm_testhost, start):
+    """A switch failing at any phase leaves the VM on its accelerator,
+    with the guest's counter and registers intact."""
+    vm = launch(arm_testhost, 'arm-failures-' + start)
+    try:
+        vm.wait_boot(180)
+        if start == 'tcg':
+            switch(vm, 'tcg')
+        target = 'tcg' if start == 'kvm' else 'kvm'
+        switches = vm.qmp.cmd('query-accel')['switches']
+        clock = GuestClock(vm)
+        for phase in ('pause', 'save', 'load'):
+            with pytest.raises(QMPError) as e:
+                switch(vm, target, **{'x-fail-after': phase})
+            assert "after phase '%s'" % phase in e.value.desc
+            info = vm.qmp.cmd('query-accel')
+            assert (info['active'], info['switches']) == (start, switches)
+            assert vm.qmp.cmd('query-status')['status'] == 'running'
+            vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+        clock.check()
+        assert switch(vm, target)['active'] == target
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+        finish(vm)
+    finally:
+        vm.close()
+
+
+@pytest.mark.parametrize('args,message', [
+    (['-cpu', 'host,aarch64=off,sve=off,pauth=off'],
+     'AArch32 vCPUs (aarch64=off) cannot switch yet'),
+    (['-cpu', 'host,kvm-steal-time=on'],
+     'kvm-steal-time=on is not supported'),
+    (['-M', 'virt,gic-version=3', '-cpu', 'host'],
+     'gic-version=3 is not supported: KVM and TCG can only share a GIC'),
+    (['-accel', 'kvm,switchable=on,kernel-irqchip=on', '-cpu', 'host'],
+     'kernel-irqchip=on and kernel-irqchip=split are not supported'),
+], ids=['aarch32', 'steal-time', 'gicv3', 'kernel-irqchip'])
+def test_arm_switchable_refused(arm_testhost, args, message):
+    """What a switch cannot handle on ARM is refused at start-up, by
+    name, and the QEMU exits instead of running a VM that cannot do what
+    was asked."""
+    accel = [] if '-accel' in args else ['-accel', 'kvm,switchable=on']
+    machine = [] if '-M' in args else ['-M', 'virt']
+    rc, out = arm_testhost.run(
+        'qemu-system-aarch64 -nodefaults -display none %s 2>&1'
+        % ' '.join(machine + accel + args), timeout=60)
+    assert rc == 1, (rc, out)
+    assert any(message in line for line in out), out
