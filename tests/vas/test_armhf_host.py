@@ -30,7 +30,10 @@ def test_armhf_host_tcg_boot():
         boot = vm.wait_boot(400)
         assert boot['arch'] == 'arm'
         verdict = vm.wait_verdict(DURATION + 300)
-        assert_workload_ok(vm, verdict, min_heartbeats=DURATION)
+        # Emulated twice over, the guest cannot keep its 500 ms interval:
+        # how many heartbeats fit in its 5 s depends on this machine's
+        # speed (4 in one run), so ask for a sequence, not a rate.
+        assert_workload_ok(vm, verdict, min_heartbeats=2)
     finally:
         vm.close()
 
