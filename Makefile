@@ -72,6 +72,7 @@ stress: images
 bench: images
 	$(PYTHON) tests/vas/bench_switch.py
 	$(PYTHON) tests/vas/bench_migrate.py
+	$(PYTHON) tests/vas/bench_arm_switch.py
 
 patches-export:
 	$(V)/overlay.sh export

@@ -230,15 +230,46 @@ static void enter_kvm(ARMCPU *cpu)
 static bool arm_switch_enter(CPUState *cs, SwitchableAccel from,
                              SwitchableAccel to, Error **errp)
 {
-    if (!accel_switch_enabled()) {
-        error_setg(errp, "migration between KVM and TCG is not supported "
-                   "for Arm yet");
-        return false;
-    }
+    /* check_incoming() refused other migrations before any state came */
+    assert(accel_switch_enabled());
     if (to == SWITCHABLE_ACCEL_TCG) {
         enter_tcg(ARM_CPU(cs));
     } else {
         enter_kvm(ARM_CPU(cs));
+    }
+    return true;
+}
+
+/*
+ * Migration between a KVM and a TCG QEMU.  Both must be switchable: only
+ * then do both vCPUs carry KVM's register list, the same GIC, and a CPU
+ * model both accelerators present.
+ */
+enum { ARM_CPU_WORD_SWITCHABLE, ARM_CPU_WORDS };
+
+static uint32_t arm_switch_describe_cpu(uint64_t *words, uint32_t max)
+{
+    assert(max >= ARM_CPU_WORDS);
+    words[ARM_CPU_WORD_SWITCHABLE] = accel_switch_enabled();
+    return ARM_CPU_WORDS;
+}
+
+static bool arm_switch_check_incoming(SwitchableAccel from,
+                                      SwitchableAccel to,
+                                      const uint64_t *words, uint32_t n,
+                                      Error **errp)
+{
+    if (n <= ARM_CPU_WORD_SWITCHABLE || !words[ARM_CPU_WORD_SWITCHABLE]) {
+        error_setg(errp, "the source QEMU was not started with "
+                   "switchable=on, which an Arm vCPU needs to move between "
+                   "KVM and TCG");
+        return false;
+    }
+    if (!accel_switch_enabled()) {
+        error_setg(errp, "an Arm vCPU moves between KVM and TCG only into a "
+                   "QEMU started with -accel %s,switchable=on",
+                   SwitchableAccel_str(to));
+        return false;
     }
     return true;
 }
@@ -295,6 +326,8 @@ static const AccelSwitchArchOps arm_switch_ops = {
     .enter = arm_switch_enter,
     .enter_vm = arm_switch_enter_vm,
     .roll_back = arm_switch_roll_back,
+    .describe_cpu = arm_switch_describe_cpu,
+    .check_incoming = arm_switch_check_incoming,
     .machine_done = arm_switch_machine_done,
 };
 

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Migration of a running AArch64 guest between a KVM and a TCG QEMU on
+an arm64 host (issue 5, item 3), inside the ARM test host.
+
+Both QEMUs are switchable (-accel kvm|tcg,switchable=on): only then do
+their vCPUs carry the same register list, GIC and CPU model.  Each hop
+is judged as for x86 (test_migrate.py): equal guest RAM digests on both
+sides, the guest going on with its heartbeats, and at the end its own
+checks and kernel log.
+"""
+
+import pytest
+
+from test_migrate import Hops
+from vastest.local import guest_args
+from vastest.migrating import MigrationFailed, incoming_args, migrate, uri
+from vastest.testhost import TestHost
+
+HOPS = 4
+SWITCHABLE = {'kvm': 'kvm,switchable=on', 'tcg': 'tcg,switchable=on'}
+
+
+@pytest.fixture(scope='module')
+def arm_testhost():
+    host = TestHost('arm64')
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def arm_guest(arm_testhost):
+    """Starts the arm64 guest in the test host the way Hops starts its
+    guests: kvm_guest(append, extra=, accel=, cpu=, name=, connect=)."""
+    def start(append, extra=(), accel='kvm', cpu='host', name='arm-guest',
+              connect=True, switchable=True):
+        args = (['-accel', SWITCHABLE[accel] if switchable else accel] +
+                guest_args('arm64', append, root='/guest-arm64', cpu=cpu) +
+                ['-smp', '2', '-trace', 'arm_switch_*'] + list(extra))
+        return arm_testhost.launch(args, name, connect=connect)
+    return start
+
+
+def test_arm_ping_pong(arm_guest):
+    """KVM -> TCG -> KVM ... across processes, RAM digests equal."""
+    hops = Hops(arm_guest, 'arm-pingpong', cpu='host')
+    hops.wait_heartbeats_after(2)
+    for i in range(HOPS):
+        out = hops.hop('tcp')
+        print('hop %d to %s: downtime %s ms, total %s ms, %s bytes'
+              % (i + 1, hops.accel, out.get('downtime'), out.get('total-time'),
+                 out['ram']['transferred']))
+    verdict = hops.finish(min_heartbeats=HOPS)
+    # Both QEMUs present one CPU: the identification a program reads
+    # (DCZID, CTR, MIDR, REVIDR) never changed under the guest.
+    assert len({hb['cpuid'] for hb in verdict.heartbeats}) == 1
+
+
+def test_arm_refused_not_switchable(arm_guest):
+    """A plain TCG QEMU cannot take the vCPU: it says why before any RAM
+    moves, and the source runs on."""
+    hops = Hops(arm_guest, 'arm-refused', cpu='host')
+    hops.wait_heartbeats_after(1)
+    src = hops.vm
+    name = 'arm-refused.1-tcg'
+    args, _ = incoming_args(name)
+    dst = arm_guest('', extra=args, accel='tcg', cpu='max', name=name,
+                    switchable=False)
+    with pytest.raises(MigrationFailed):
+        migrate(src, dst, uri('tcp', name), timeout=120)
+    assert src.qmp.cmd('query-status')['status'] == 'running'
+    log = '\n'.join(dst.qemu_log())
+    assert 'only into a QEMU started with -accel tcg,switchable=on' in log, log
+    hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
+    hops.finish(min_heartbeats=2)
