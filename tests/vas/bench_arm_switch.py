@@ -16,15 +16,14 @@ VAS_BENCH_ARM_SIZES_MIB (256,1024), VAS_BENCH_SMPS (1,2,4).
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_switch import OUT, summary, svg, write_results  # noqa: E402
+from bench_switch import (OUT, SWITCHES, svg,  # noqa: E402
+                          switch_downtimes, write_results)
 from vastest.local import guest_args              # noqa: E402
 from vastest.testhost import TestHost             # noqa: E402
 
-SWITCHES = int(os.environ.get('VAS_BENCH_SWITCHES', '20'))
 SIZES_MIB = [int(x) for x in
              os.environ.get('VAS_BENCH_ARM_SIZES_MIB', '256,1024').split(',')]
 SMPS = [int(x) for x in os.environ.get('VAS_BENCH_SMPS', '1,2,4').split(',')]
@@ -36,17 +35,7 @@ def downtime(host, smp, mib):
                        root='/guest-arm64', cpu='host') +
             ['-m', str(mib), '-smp', str(smp)])
     vm = host.launch(args, 'bench-arm-downtime-%d-%d' % (smp, mib))
-    try:
-        vm.wait_boot(180)
-        results = {'kvm->tcg': [], 'tcg->kvm': []}
-        for _ in range(SWITCHES):
-            for to, key in (('tcg', 'kvm->tcg'), ('kvm', 'tcg->kvm')):
-                time.sleep(0.2)     # let the guest run on this accelerator
-                vm.qmp.cmd('switch-accel', accel=to, timeout=120)
-                results[key].append(vm.qmp.cmd('query-accel')['last-switch'])
-        return {k: summary(v) for k, v in results.items()}
-    finally:
-        vm.close()
+    return switch_downtimes(vm, 180)
 
 
 def main():

@@ -95,13 +95,11 @@ def summary(infos):
     }
 
 
-def downtime(runner, smp, mib):
-    vm = runner.start('kvm,switchable=on', ['-m', str(mib), '-smp', str(smp)],
-                      'vas.duration=0 vas.interval_ms=100',
-                      'bench-downtime-%d-%d' % (smp, mib))
+def switch_downtimes(vm, boot_timeout):
+    """Boot vm (switchable, on KVM), switch it SWITCHES round trips, close
+    it; the downtime summary of each direction."""
     try:
-        # Four vCPUs on the test host's two: a boot once took over 120 s
-        vm.wait_boot(180 if smp <= 2 else 360)
+        vm.wait_boot(boot_timeout)
         results = {'kvm->tcg': [], 'tcg->kvm': []}
         for _ in range(SWITCHES):
             for to, key in (('tcg', 'kvm->tcg'), ('kvm', 'tcg->kvm')):
@@ -111,6 +109,14 @@ def downtime(runner, smp, mib):
         return {k: summary(v) for k, v in results.items()}
     finally:
         vm.close()
+
+
+def downtime(runner, smp, mib):
+    vm = runner.start('kvm,switchable=on', ['-m', str(mib), '-smp', str(smp)],
+                      'vas.duration=0 vas.interval_ms=100',
+                      'bench-downtime-%d-%d' % (smp, mib))
+    # Four vCPUs on the test host's two: a boot once took over 120 s
+    return switch_downtimes(vm, 180 if smp <= 2 else 360)
 
 
 def next_heartbeat(vm, timeout=120):
