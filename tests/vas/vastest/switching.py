@@ -5,7 +5,10 @@ import os
 import random
 import time
 
+import pytest
+
 from .channel import Timeout
+from .qmp import QMPError
 
 OTHER = {'kvm': 'tcg', 'tcg': 'kvm'}
 
@@ -83,3 +86,21 @@ def round_trips(vm, count, rnd, start='kvm', max_gap=0.5):
     info = vm.qmp.cmd('query-accel')
     assert info['switches'] == before + 2 * count
     return [e for e in vm.qmp.events[first_event:] if e['event'] == 'ACCEL_SWITCH']
+
+
+def fail_each_phase(vm, start):
+    """Inject a failure after each phase of a switch away from start
+    (x-fail-after): each must leave the VM running on start, with its
+    switch count unchanged and the guest going on."""
+    target = OTHER[start]
+    switches = vm.qmp.cmd('query-accel')['switches']
+    for phase in ('pause', 'save', 'load'):
+        with pytest.raises(QMPError) as e:
+            switch(vm, target, **{'x-fail-after': phase})
+        assert "after phase '%s'" % phase in e.value.desc
+        info = vm.qmp.cmd('query-accel')
+        assert (info['active'], info['switches']) == (start, switches)
+        assert vm.qmp.cmd('query-status')['status'] == 'running'
+        # The guest runs on, on the old accelerator, with nothing lost.
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    return target
