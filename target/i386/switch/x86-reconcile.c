@@ -96,23 +96,6 @@ int x86_kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset)
                           &attr);
 }
 
-static bool kvm_guest_tsc(CPUState *cs, uint64_t *tsc)
-{
-    struct {
-        struct kvm_msrs info;
-        struct kvm_msr_entry entries[1];
-    } msrs = {
-        .info.nmsrs = 1,
-        .entries[0].index = MSR_IA32_TSC,
-    };
-
-    if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msrs) != 1) {
-        return false;
-    }
-    *tsc = msrs.entries[0].data;
-    return true;
-}
-
 /*
  * A migration destination writes the guest TSC into KVM when it loads
  * the state, and KVM's TSC runs from then on, also while the VM waits
@@ -125,54 +108,63 @@ static bool kvm_guest_tsc(CPUState *cs, uint64_t *tsc)
  * the loaded value, advanced by what that clock has run since it did.
  * An in-process switch to KVM writes the registers before it sets
  * kvm-clock too, and ends the same way.
+ *
+ * The clock is read together with the host TSC it goes with, so the
+ * TSC offset computed from the pair is exact however long the ioctls
+ * around it take.  Read one after the other, they were apart by ~20 us
+ * on every switch in the nested test host, and by milliseconds when its
+ * vCPU was preempted in between: the guest's watchdog saw the TSC fall
+ * behind kvm-clock by that much and marked it unstable.  KVM returns
+ * the pair from KVM_GET_CLOCK since Linux 5.16; before, the host TSC is
+ * read right after the ioctl.
  */
-static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc)
+static int64_t watchdog_clock_run_ns(CPUState *cs, X86SwitchCPU *sc,
+                                     uint64_t *host_tsc)
 {
     struct kvm_clock_data clock = {};
     uint64_t loaded_ns;
+    int64_t now_ns;
 
     if (!x86_guest_kvmclock_ns_at(X86_CPU(cs), sc->loaded_tsc, &loaded_ns)) {
-        return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - sc->loaded_clock_ns;
+        now_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        *host_tsc = cpu_get_host_ticks();
+        return now_ns - sc->loaded_clock_ns;
     }
     if (kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) < 0) {
+        *host_tsc = cpu_get_host_ticks();
         return 0;
     }
+    *host_tsc = clock.flags & KVM_CLOCK_HOST_TSC ? clock.host_tsc
+                                                 : cpu_get_host_ticks();
     return clock.clock - loaded_ns;
 }
 
 /*
- * All vCPUs' TSCs move by the one amount computed on CPU 0.  KVM keeps
- * its master clock (one pvclock copy for all vCPUs, "TSC stable" for the
- * guest) only while every vCPU has the same TSC offset, and the guest
- * expects its TSCs in step.  Computed per vCPU, the amounts differed by
- * the time between the reads (CPU 0's by ~30k ticks more per switch in
- * the test host): the master clock was off after the first switch and
- * the vCPUs' TSCs drifted apart at every switch, until the guest's
- * watchdog, reading its clocks on one CPU after another, saw them skew.
+ * All vCPUs get the one offset computed on CPU 0.  KVM keeps its master
+ * clock (one pvclock copy for all vCPUs, "TSC stable" for the guest)
+ * only while every vCPU has the same TSC offset, and the guest expects
+ * its TSCs in step.  (KVM's guest TSC is the host's plus the offset: a
+ * switchable VM's TSC runs at the host's rate, unscaled.)
  */
 void x86_reconcile_resume_tsc(void)
 {
     CPUState *cs = first_cpu;
     X86SwitchCPU *sc = x86_switch_cpu(cs);
-    int64_t run_ns = watchdog_clock_run_ns(cs, sc);
-    uint64_t tsc = sc->loaded_tsc, now;
-    int64_t offset, back;
+    uint64_t host_tsc, tsc = sc->loaded_tsc;
+    int64_t run_ns = watchdog_clock_run_ns(cs, sc, &host_tsc);
+    int64_t offset;
 
-    if (run_ns > 0 && run_ns < NANOSECONDS_PER_SECOND) {
+    /* A clock behind the load, or a minute ahead, is not to be followed */
+    if (run_ns > 0 && run_ns < 60 * NANOSECONDS_PER_SECOND) {
         tsc += muldiv64(run_ns, cpu_env(cs)->tsc_khz, 1000000);
     }
-    if (!kvm_guest_tsc(cs, &now)) {
-        return;
-    }
-    back = now - tsc;
+    offset = tsc - host_tsc;
     CPU_FOREACH(cs) {
-        if (x86_kvm_tsc_offset(cs, false, &offset) < 0) {
-            continue;
+        if (x86_kvm_tsc_offset(cs, true, &offset) < 0) {
+            break;
         }
-        offset -= back;
-        x86_kvm_tsc_offset(cs, true, &offset);
     }
-    trace_x86_reconcile_resume_tsc(run_ns, back);
+    trace_x86_reconcile_resume_tsc(run_ns, offset);
 }
 
 /*
