@@ -15,8 +15,7 @@
 bool arm_switch_timer_realize(ARMCPU *cpu, Error **errp);
 bool arm_switch_timer_leave_kvm(ARMCPU *cpu, Error **errp);
 void arm_switch_timer_pre_save_tcg(ARMCPU *cpu);
-void arm_switch_timer_reload_tcg(ARMCPU *cpu);
-void arm_switch_timer_enter_tcg(ARMCPU *cpu);
+void arm_switch_timer_enter_tcg(ARMCPU *cpu, bool restart);
 uint32_t arm_switch_timer_enter_kvm(ARMCPU *cpu);
 bool arm_switch_timer_resume_kvm(bool from_tcg, Error **errp);
 

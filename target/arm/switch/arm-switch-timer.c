@@ -157,7 +157,7 @@ void arm_switch_timer_pre_save_tcg(ARMCPU *cpu)
     }
 }
 
-void arm_switch_timer_reload_tcg(ARMCPU *cpu)
+static void reload_tcg_cval(ARMCPU *cpu)
 {
     uint64_t *cval = loaded_reg(cpu, KVM_REG_ARM_TIMER_CVAL);
 
@@ -166,12 +166,16 @@ void arm_switch_timer_reload_tcg(ARMCPU *cpu)
     }
 }
 
-void arm_switch_timer_enter_tcg(ARMCPU *cpu)
+/*
+ * @restart: the counter goes on from the loaded state; otherwise (a
+ * switch away from TCG failed) TCG keeps the offset it ran with.
+ */
+void arm_switch_timer_enter_tcg(ARMCPU *cpu, bool restart)
 {
     CPUARMState *env = &cpu->env;
 
-    arm_switch_timer_reload_tcg(cpu);
-    if (CPU(cpu) == first_cpu) {
+    reload_tcg_cval(cpu);
+    if (restart && CPU(cpu) == first_cpu) {
         uint64_t *loaded = loaded_reg(cpu, KVM_REG_ARM_TIMER_CNT);
         uint64_t now = gt_get_countervalue(env);
         uint64_t count = loaded ? *loaded : 0;

@@ -191,7 +191,7 @@ static void arm_switch_cpu_pre_save(CPUState *cs, SwitchableAccel accel)
     arm_switch_timer_pre_save_tcg(cpu);
 }
 
-static void enter_tcg(ARMCPU *cpu)
+static void enter_tcg(ARMCPU *cpu, bool restart_counter)
 {
     CPUState *cs = CPU(cpu);
     CPUARMState *env = &cpu->env;
@@ -201,7 +201,7 @@ static void enter_tcg(ARMCPU *cpu)
                             (env->irq_line_state & GIC_LINES);
     /* KVM parks a vCPU that PSCI turned off; TCG halts it */
     cs->halted = cpu->power_state == PSCI_OFF;
-    arm_switch_timer_enter_tcg(cpu);
+    arm_switch_timer_enter_tcg(cpu, restart_counter);
     arm_rebuild_hflags(env);
     tlb_flush(cs);
     trace_arm_switch_irq_lines(cs->cpu_index, env->irq_line_state, 0);
@@ -233,7 +233,7 @@ static bool arm_switch_enter(CPUState *cs, SwitchableAccel from,
     /* check_incoming() refused other migrations before any state came */
     assert(accel_switch_enabled());
     if (to == SWITCHABLE_ACCEL_TCG) {
-        enter_tcg(ARM_CPU(cs));
+        enter_tcg(ARM_CPU(cs), true);
     } else {
         enter_kvm(ARM_CPU(cs));
     }
@@ -304,16 +304,26 @@ static bool arm_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
     return arm_switch_timer_resume_kvm(true, errp);
 }
 
+/*
+ * A switch failed after the state went into the new accelerator and came
+ * back into the old one.  Entering the new one took the timers and the
+ * interrupt lines over: the old one takes them back, and TCG's counter
+ * goes on where it was.
+ */
 static void arm_switch_roll_back(SwitchableAccel to)
 {
     Error *err = NULL;
     CPUState *cs;
 
-    if (to == SWITCHABLE_ACCEL_TCG) {
-        CPU_FOREACH(cs) {
-            arm_switch_timer_reload_tcg(ARM_CPU(cs));
+    CPU_FOREACH(cs) {
+        if (to == SWITCHABLE_ACCEL_TCG) {
+            enter_tcg(ARM_CPU(cs), false);
+        } else {
+            enter_kvm(ARM_CPU(cs));
         }
-    } else if (!arm_switch_timer_resume_kvm(false, &err)) {
+    }
+    if (to == SWITCHABLE_ACCEL_KVM &&
+        !arm_switch_timer_resume_kvm(false, &err)) {
         error_report_err(err);
     }
 }
