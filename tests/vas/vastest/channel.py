@@ -86,10 +86,12 @@ class LineChannel(LineReader):
 
     def __init__(self, sock, logpath=None, name='channel'):
         self.lines = []
+        self.arrivals = []      # time.monotonic() as each line came in
         super().__init__(sock, logpath, name)
 
     def _on_line(self, line):
         self.lines.append(line)
+        self.arrivals.append(time.monotonic())
 
     def expect(self, pattern, timeout, start=0):
         """Wait for a line matching pattern at index >= start.
@@ -116,6 +118,11 @@ class LineChannel(LineReader):
     def snapshot(self):
         with self._cond:
             return list(self.lines)
+
+    def snapshot_timed(self):
+        """Every line so far, as (line, time.monotonic() of its arrival)."""
+        with self._cond:
+            return list(zip(self.lines, self.arrivals))
 
 
 def connect_unix(path, timeout, proc=None):

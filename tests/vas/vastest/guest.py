@@ -100,6 +100,12 @@ class Guest:
         return [fields(line[line.index('VAS-HB'):])
                 for line in self.lines() if 'VAS-HB ' in line]
 
+    def timed_heartbeats(self):
+        """The heartbeats, each with the host's time of its arrival."""
+        return [(fields(line[line.index('VAS-HB'):]), t) for line, t in
+                self.console.snapshot_timed()[self.console_start:]
+                if 'VAS-HB ' in line]
+
     def wait_heartbeat(self, seq, timeout):
         try:
             m = self.expect(r'VAS-HB seq=%d ' % seq, timeout)
