@@ -1,6 +1,38 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Assertions on what the guest workload reported about itself."""
 
+import re
+import statistics
+
+# How far the TSC may drift from kvm-clock over a whole run.  The guest's
+# clocksource watchdog allows ~500 us per half-second interval; a TSC that
+# loses a little at each switch stays under that for a while and then
+# trips it at random, so the run's total is held to half of it.
+TSC_DRIFT_LIMIT_US = 250
+
+
+def tsc_drift_us(heartbeats, dmesg):
+    """How far the TSC moved from CLOCK_MONOTONIC over the heartbeats, in
+    microseconds, for an x86 guest whose clock is kvm-clock: that clock
+    is the TSC at the rate the guest logged, so the two must go together.
+    None for other guests, or too few heartbeats.
+
+    Each side is the median over three heartbeats: a heartbeat reads its
+    clock and its TSC one after the other, and a stop in between (a
+    migration) shows in that one heartbeat only.  The first heartbeat is
+    left out, as its reads are apart by a first run's page faults.
+    """
+    log = '\n'.join(dmesg)
+    m = re.search(r'tsc: Detected ([0-9.]+) MHz', log)
+    if not m or 'Switched to clocksource kvm-clock' not in log or \
+            len(heartbeats) < 7:
+        return None
+    mhz = float(m.group(1))
+    skews = [int(h['cycles']) / mhz - int(h['mono_ns']) / 1000
+             for h in heartbeats[1:]]
+    return statistics.median(skews[-3:]) - statistics.median(skews[:3])
+
+
 
 def assert_workload_ok(guest, verdict, min_heartbeats, same_cpuid=True):
     """The guest's own checks passed and its reports are consistent.
@@ -8,8 +40,8 @@ def assert_workload_ok(guest, verdict, min_heartbeats, same_cpuid=True):
     Checks the verdict, then re-checks from the heartbeat lines what the
     guest claims: an unbroken heartbeat sequence, CLOCK_MONOTONIC and the
     cycle counter never going backwards, memory and vector checks ok, one
-    CPUID all along, and a kernel log free of watchdog, stall, oops and
-    panic lines.
+    CPUID all along, a kernel log free of watchdog, stall, oops and
+    panic lines, and a TSC in step with kvm-clock.
     """
     hb = verdict.heartbeats
     assert verdict.ok, 'guest verdict: %s; errors: %s' % (verdict.line, verdict.errors)
@@ -27,3 +59,6 @@ def assert_workload_ok(guest, verdict, min_heartbeats, same_cpuid=True):
         'the guest saw its CPUID change: %s' % digests
     problems = guest.kernel_problems(verdict.dmesg)
     assert not problems, 'guest kernel log: %s' % problems
+    drift = tsc_drift_us(hb, verdict.dmesg)
+    assert drift is None or abs(drift) <= TSC_DRIFT_LIMIT_US, \
+        'the TSC drifted %.0f us from kvm-clock' % drift
