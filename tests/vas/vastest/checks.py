@@ -2,7 +2,6 @@
 """Assertions on what the guest workload reported about itself."""
 
 import re
-import statistics
 
 # How far the TSC may drift from kvm-clock over a whole run.  The guest's
 # clocksource watchdog allows ~500 us per half-second interval; a TSC that
@@ -17,21 +16,21 @@ def tsc_drift_us(heartbeats, dmesg):
     is the TSC at the rate the guest logged, so the two must go together.
     None for other guests, or too few heartbeats.
 
-    Each side is the median over three heartbeats: a heartbeat reads its
-    clock and its TSC one after the other, and a stop in between (a
-    migration) shows in that one heartbeat only.  The first heartbeat is
-    left out, as its reads are apart by a first run's page faults.
+    A heartbeat reads CLOCK_MONOTONIC before the TSC, so a stop between
+    the two reads (a switch, a migration) shows as a TSC ahead in that
+    heartbeat only, never behind: each end takes the least TSC-minus-clock
+    over four heartbeats.  The first heartbeat is left out, as its reads
+    are apart by a first run's page faults.
     """
     log = '\n'.join(dmesg)
     m = re.search(r'tsc: Detected ([0-9.]+) MHz', log)
     if not m or 'Switched to clocksource kvm-clock' not in log or \
-            len(heartbeats) < 7:
+            len(heartbeats) < 9:
         return None
     mhz = float(m.group(1))
     skews = [int(h['cycles']) / mhz - int(h['mono_ns']) / 1000
              for h in heartbeats[1:]]
-    return statistics.median(skews[-3:]) - statistics.median(skews[:3])
-
+    return min(skews[-4:]) - min(skews[:4])
 
 
 def assert_workload_ok(guest, verdict, min_heartbeats, same_cpuid=True):
