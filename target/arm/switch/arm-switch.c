@@ -88,14 +88,6 @@ static bool arm_switch_cpu_realize(CPUState *cs, Error **errp)
 {
     ARMCPU *cpu = ARM_CPU(cs);
 
-    /*
-     * KVM lists an AArch32 vCPU's registers by their AArch64 names, which
-     * TCG's table for such a CPU does not have.
-     */
-    if (!arm_feature(&cpu->env, ARM_FEATURE_AARCH64)) {
-        error_setg(errp, "AArch32 vCPUs (aarch64=off) cannot switch yet");
-        return false;
-    }
     if (cpu->kvm_steal_time == ON_OFF_AUTO_ON) {
         error_setg(errp, "kvm-steal-time=on is not supported: TCG cannot "
                    "keep the guest's stolen-time record");
@@ -117,10 +109,63 @@ static bool arm_switch_cpu_realize(CPUState *cs, Error **errp)
 }
 
 /*
+ * TCG's AArch32 view of an identification register KVM lists by its
+ * AArch64 name (KVM lists an AArch32 vCPU's registers that way too):
+ * coprocessor 15, same encoding, but CTR at op1 0 where CTR_EL0 has 3.
+ * The view is a separate entry in TCG's table, with its own copy of a
+ * constant's value.
+ */
+static ARMCPRegInfo *aa32_id_view(ARMCPU *cpu, uint64_t kvm_id, int opc2)
+{
+    int crn = (kvm_id & KVM_REG_ARM64_SYSREG_CRN_MASK) >>
+              KVM_REG_ARM64_SYSREG_CRN_SHIFT;
+    int crm = (kvm_id & KVM_REG_ARM64_SYSREG_CRM_MASK) >>
+              KVM_REG_ARM64_SYSREG_CRM_SHIFT;
+    int opc1 = (kvm_id & KVM_REG_ARM64_SYSREG_OP1_MASK) >>
+               KVM_REG_ARM64_SYSREG_OP1_SHIFT;
+    const ARMCPRegInfo *ri;
+    int ns;
+
+    if (kvm_id == KVM_CTR_EL0) {
+        opc1 = 0;
+    }
+    for (ns = 1; ns >= 0; ns--) {
+        ri = get_arm_cp_reginfo(cpu->cp_regs,
+                                ENCODE_CP_REG(15, 0, ns, crn, crm, opc1, opc2));
+        if (ri) {
+            return ri->type & ARM_CP_CONST ? (ARMCPRegInfo *)ri : NULL;
+        }
+    }
+    return NULL;
+}
+
+static void adopt_aa32_id_views(ARMCPU *cpu, uint64_t kvm_id, uint64_t value)
+{
+    /* AArch32 has two more names for MIDR, at op2 4 and 7 */
+    int names[] = { kvm_id & KVM_REG_ARM64_SYSREG_OP2_MASK, 4, 7 };
+    int i, n = kvm_id == KVM_MIDR_EL1 ? ARRAY_SIZE(names) : 1;
+
+    /* The identification registers are those with op0 3, CRn 0 */
+    if ((kvm_id & KVM_REG_ARM_COPROC_MASK) != KVM_REG_ARM64_SYSREG ||
+        (kvm_id & KVM_REG_ARM64_SYSREG_OP0_MASK) >>
+        KVM_REG_ARM64_SYSREG_OP0_SHIFT != 3 ||
+        (kvm_id & KVM_REG_ARM64_SYSREG_CRN_MASK)) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        ARMCPRegInfo *ri = aa32_id_view(cpu, kvm_id, names[i]);
+
+        if (ri) {
+            ri->resetvalue = value;
+        }
+    }
+}
+
+/*
  * "host" takes the feature ID registers from KVM, but not the registers
  * that identify the CPU (MIDR, REVIDR, AIDR) or its caches (CTR, CLIDR):
  * TCG would present its own constants there.  KVM's register list holds
- * what the guest saw; TCG adopts it.
+ * what the guest saw; TCG adopts it, in the AArch64 and AArch32 views.
  */
 static void adopt_kvm_id_regs(ARMCPU *cpu)
 {
@@ -145,6 +190,7 @@ static void adopt_kvm_id_regs(ARMCPU *cpu)
         if (ri) {
             ri->resetvalue = value;
         }
+        adopt_aa32_id_views(cpu, kvm_id, value);
     }
 }
 
@@ -201,6 +247,13 @@ static void enter_tcg(ARMCPU *cpu, bool restart_counter)
                             (env->irq_line_state & GIC_LINES);
     /* KVM parks a vCPU that PSCI turned off; TCG halts it */
     cs->halted = cpu->power_state == PSCI_OFF;
+    /*
+     * KVM kept the exclusive monitor in the host CPU: TCG's is open from
+     * whatever it ran last.  Clear it; the guest's store-exclusive fails
+     * once and the guest retries its load-exclusive, as after any
+     * exception.
+     */
+    env->exclusive_addr = -1;
     arm_switch_timer_enter_tcg(cpu, restart_counter);
     arm_rebuild_hflags(env);
     tlb_flush(cs);
