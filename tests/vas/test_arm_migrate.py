@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Migration of a running AArch64 guest between a KVM and a TCG QEMU on
-an arm64 host (issue 5, item 3), inside the ARM test host.
+"""Migration of a running AArch64 or AArch32 guest between a KVM and a
+TCG QEMU on an arm64 host (issue 5, item 3), inside the ARM test host.
 
 Both QEMUs are switchable (-accel kvm|tcg,switchable=on): only then do
 their vCPUs carry the same register list, GIC and CPU model.  Each hop
@@ -11,6 +11,7 @@ checks and kernel log.
 
 import pytest
 
+from test_arm_switch import AARCH32_CPU
 from test_migrate import Hops
 from vastest.local import guest_args
 from vastest.migrating import MigrationFailed, incoming_args, migrate, uri
@@ -27,22 +28,31 @@ def arm_testhost():
     host.close()
 
 
-@pytest.fixture
-def arm_guest(arm_testhost):
-    """Starts the arm64 guest in the test host the way Hops starts its
-    guests: kvm_guest(append, extra=, accel=, cpu=, name=, connect=)."""
+def guest_starter(host, guest):
+    """Starts our arm64 or armhf guest in the test host the way Hops
+    starts its guests: kvm_guest(append, extra=, accel=, cpu=, name=,
+    connect=)."""
     def start(append, extra=(), accel='kvm', cpu='host', name='arm-guest',
               connect=True, switchable=True):
         args = (['-accel', SWITCHABLE[accel] if switchable else accel] +
-                guest_args('arm64', append, root='/guest-arm64', cpu=cpu) +
+                guest_args(guest, append, root='/guest-' + guest, cpu=cpu) +
                 ['-smp', '2', '-trace', 'arm_switch_*'] + list(extra))
-        return arm_testhost.launch(args, name, connect=connect)
+        return host.launch(args, name, connect=connect)
     return start
 
 
-def test_arm_ping_pong(arm_guest):
-    """KVM -> TCG -> KVM ... across processes, RAM digests equal."""
-    hops = Hops(arm_guest, 'arm-pingpong', cpu='host')
+@pytest.fixture
+def arm_guest(arm_testhost):
+    return guest_starter(arm_testhost, 'arm64')
+
+
+@pytest.mark.parametrize('guest', ['arm64', 'armhf'])
+def test_arm_ping_pong(arm_testhost, guest):
+    """KVM -> TCG -> KVM ... across processes, RAM digests equal: the
+    arm64 guest, and the armhf one on an AArch32 vCPU."""
+    cpu = AARCH32_CPU if guest == 'armhf' else 'host'
+    hops = Hops(guest_starter(arm_testhost, guest), 'arm-pingpong-' + guest,
+                cpu=cpu)
     hops.wait_heartbeats_after(2)
     for i in range(HOPS):
         out = hops.hop('tcp')
