@@ -11,9 +11,8 @@ checks and kernel log.
 
 import pytest
 
-from test_arm_switch import AARCH32_CPU
 from test_migrate import Hops
-from vastest.local import guest_args
+from vastest.local import AARCH32_CPU, guest_args
 from vastest.migrating import MigrationFailed, incoming_args, migrate, uri
 from vastest.testhost import TestHost
 

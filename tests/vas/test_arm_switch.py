@@ -13,7 +13,7 @@ import os
 import pytest
 
 from vastest.checks import assert_workload_ok
-from vastest.local import guest_args
+from vastest.local import AARCH32_CPU, guest_args
 from vastest.switching import (GuestClock, fail_each_phase, rng,
                                round_trips, switch)
 from vastest.testhost import TestHost
@@ -28,11 +28,6 @@ def arm_testhost():
     host = TestHost('arm64')
     yield host
     host.close()
-
-
-# The armhf guest runs on an AArch32 vCPU; KVM refuses one with SVE or
-# pointer authentication, which "host" keeps under aarch64=off.
-AARCH32_CPU = 'host,aarch64=off,sve=off,pauth=off'
 
 
 def launch(host, name, smp=2, cpu='host', accel='kvm,switchable=on',

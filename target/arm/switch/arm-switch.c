@@ -368,15 +368,16 @@ static void arm_switch_roll_back(SwitchableAccel to)
     Error *err = NULL;
     CPUState *cs;
 
-    CPU_FOREACH(cs) {
-        if (to == SWITCHABLE_ACCEL_TCG) {
+    if (to == SWITCHABLE_ACCEL_TCG) {
+        CPU_FOREACH(cs) {
             enter_tcg(ARM_CPU(cs), false);
-        } else {
-            enter_kvm(ARM_CPU(cs));
         }
+        return;
     }
-    if (to == SWITCHABLE_ACCEL_KVM &&
-        !arm_switch_timer_resume_kvm(false, &err)) {
+    CPU_FOREACH(cs) {
+        enter_kvm(ARM_CPU(cs));
+    }
+    if (!arm_switch_timer_resume_kvm(false, &err)) {
         error_report_err(err);
     }
 }

@@ -114,6 +114,11 @@ class LocalQEMU(Guest):
         os.rmdir(self.tmp)
 
 
+# The armhf guest's vCPU on an arm64 host: KVM refuses an AArch32 vCPU with
+# SVE or pointer authentication, which "host" keeps under aarch64=off.
+AARCH32_CPU = 'host,aarch64=off,sve=off,pauth=off'
+
+
 def guest_args(arch, append='', root=None, cpu=None):
     """Machine, -kernel/-initrd/-append args for our guest image.
 
