@@ -57,7 +57,8 @@ def assert_workload_ok(guest, verdict, min_heartbeats, same_cpuid=True):
     assert len(digests) <= 1 or not same_cpuid, \
         'the guest saw its CPUID change: %s' % digests
     problems = guest.kernel_problems(verdict.dmesg)
-    assert not problems, 'guest kernel log: %s' % problems
+    assert not problems, 'guest kernel log: %s\n%s' % (
+        problems, '\n'.join(guest.kernel_report(verdict.dmesg)))
     drift = tsc_drift_us(hb, verdict.dmesg)
     assert drift is None or abs(drift) <= TSC_DRIFT_LIMIT_US, \
         'the TSC drifted %.0f us from kvm-clock' % drift

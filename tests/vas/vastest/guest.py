@@ -160,12 +160,15 @@ class Guest:
             self.expect(r'VAS-DMESG-END', 240)
         except Timeout as e:
             raise Timeout('%s\n%s' % (e, self.describe_stall()))
-        lines = self.lines()
+        timed = self.console.snapshot_timed()[self.console_start:]
+        lines = [line for line, _ in timed]
         verdict = next(line[line.index('VAS-VERDICT'):]
                        for line in lines if 'VAS-VERDICT ' in line)
         errors = [line for line in lines if 'VAS-ERR' in line]
         begin = next(i for i, line in enumerate(lines) if 'VAS-DMESG-BEGIN' in line)
         end = next(i for i, line in enumerate(lines) if 'VAS-DMESG-END' in line)
+        print('%s: kernel log of %d lines took %.1f s on the console'
+              % (self.name, end - begin - 1, timed[end][1] - timed[begin][1]))
         return Verdict(verdict, self.heartbeats(), errors, lines[begin + 1:end])
 
     def kernel_problems(self, dmesg=None):
@@ -186,6 +189,17 @@ class Guest:
             found = {line for line in found
                      if 'Marking TSC unstable due to clocksource watchdog' not in line}
         return sorted(found)
+
+    def kernel_report(self, dmesg, lines=30):
+        """The kernel log (dmesg, then the console) from its first problem
+        line on: a stall or oops report names the CPU, task and state only
+        in the lines after its first, and CI keeps only the failure
+        message."""
+        text = (dmesg or []) + self.lines()
+        pat = re.compile('|'.join(KERNEL_PROBLEMS))
+        first = next((i for i, line in enumerate(text) if pat.search(line)),
+                     None)
+        return [] if first is None else text[first:first + lines]
 
     def close(self):
         raise NotImplementedError
