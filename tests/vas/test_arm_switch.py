@@ -9,6 +9,7 @@ program reads (DCZID, CTR, MIDR, REVIDR), and its kernel log.
 """
 
 import os
+import time
 
 import pytest
 
@@ -93,6 +94,28 @@ def test_arm_switch_while_paused(arm_testhost):
         assert switch(vm, 'kvm')['active'] == 'kvm'
         clock = GuestClock(vm)
         vm.wait_heartbeat(len(vm.heartbeats()) + 3, 60)
+        clock.check()
+        finish(vm)
+    finally:
+        vm.close()
+
+
+def test_arm_start_on_tcg(arm_testhost, request):
+    """-accel tcg,switchable=on boots on TCG; the kernel moves to KVM at a
+    random moment of its boot (the whole boot under TCG nested in TCG
+    takes minutes), then the running guest goes to TCG and back."""
+    vm = launch(arm_testhost, 'arm-start-tcg', accel='tcg,switchable=on')
+    try:
+        info = vm.qmp.cmd('query-accel')
+        assert (info['active'], info['standby']) == ('tcg', 'kvm')
+        # Past the first instructions, which run with the MMU off.
+        time.sleep(rng(request).uniform(5, 30))
+        assert switch(vm, 'kvm')['active'] == 'kvm'
+        vm.wait_boot(180)
+        clock = GuestClock(vm)
+        for to in ('tcg', 'kvm'):
+            assert switch(vm, to)['active'] == to
+            vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
         clock.check()
         finish(vm)
     finally:

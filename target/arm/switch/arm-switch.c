@@ -194,6 +194,32 @@ static void adopt_kvm_id_regs(ARMCPU *cpu)
     }
 }
 
+/*
+ * KVM shows the host's GIC system-register interface in ID_AA64PFR0_EL1
+ * and ID_PFR1 even when the VM's GIC is QEMU's GICv2, and answers the
+ * guest's probe of it as a GICv3 CPU interface in legacy mode does:
+ * ICC_SRE_EL1 reads as 0 (no system registers) and ignores writes.
+ * Without a GICv3, TCG has no ICC_* registers at all, and a kernel that
+ * boots on TCG takes an undefined-instruction exception at that probe.
+ * TCG answers it as KVM does.
+ */
+static const ARMCPRegInfo legacy_icc_sre = {
+    .name = "ICC_SRE_EL1", .state = ARM_CP_STATE_BOTH,
+    .opc0 = 3, .opc1 = 0, .crn = 12, .crm = 12, .opc2 = 5,
+    .access = PL1_RW, .type = ARM_CP_CONST | ARM_CP_NO_RAW,
+    .resetvalue = 0,
+};
+
+static void add_legacy_icc_sre(ARMCPU *cpu)
+{
+    if (cpu->env.gicv3state ||
+        (!FIELD_EX64(cpu->isar.id_aa64pfr0, ID_AA64PFR0, GIC) &&
+         !FIELD_EX32(cpu->isar.id_pfr1, ID_PFR1, GIC))) {
+        return;
+    }
+    define_one_arm_cp_reg(cpu, &legacy_icc_sre);
+}
+
 static void arm_switch_machine_done(void)
 {
     CPUState *cs;
@@ -203,6 +229,7 @@ static void arm_switch_machine_done(void)
     }
     CPU_FOREACH(cs) {
         adopt_kvm_id_regs(ARM_CPU(cs));
+        add_legacy_icc_sre(ARM_CPU(cs));
     }
 }
 
