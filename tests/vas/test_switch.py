@@ -18,8 +18,8 @@ from vastest.checks import assert_workload_ok
 from vastest.local import wait_until
 from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
-from vastest.switching import (GuestClock, active, fail_each_phase, rng,
-                               round_trips, switch)
+from vastest.switching import (GuestClock, active, boot_from_tcg,
+                               fail_each_phase, rng, round_trips, switch)
 
 @pytest.fixture
 def fresh_test_host(request):
@@ -167,24 +167,16 @@ def test_vector_values_like_vmstate_markers(kvm_guest, request):
     finish(vm)
 
 
-def test_start_on_tcg(kvm_guest, request):
-    """-accel tcg,switchable=on boots on TCG, moves to KVM part way into
-    the kernel's boot, then runs back and forth.  (Under TCG nested in TCG
-    the whole boot takes minutes: the switch comes at a random moment
-    after start_kernel() set up its text poking, and KVM boots the rest.)"""
+def test_start_on_tcg(kvm_guest):
+    """-accel tcg,switchable=on boots on TCG, then moves to KVM and back.
+    (Not part way into the boot, as on ARM: this guest has no kvm-clock,
+    and a switch then loses its downtime from the TSC against the HPET,
+    which a kernel still watching its TSC reports; docs/devel/vas.rst.)"""
     vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,
                    accel='tcg,switchable=on')
-    info = vm.qmp.cmd('query-accel')
-    assert (info['active'], info['standby']) == ('tcg', 'kvm')
     assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}
-    vm.wait_mid_boot(rng(request))
-    assert switch(vm, 'kvm')['active'] == 'kvm'
-    vm.wait_boot(240)
-    clock = GuestClock(vm)
-    for to in ('tcg', 'kvm'):
-        assert switch(vm, to)['active'] == to
-        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
-    clock.check()
+    # Under TCG nested in TCG the whole boot takes minutes
+    boot_from_tcg(vm, lambda: vm.wait_boot(600), 120)
     finish(vm)
 
 

@@ -7,7 +7,6 @@ verdict, and its kernel log.
 """
 
 import re
-import time
 
 from .channel import Timeout
 
@@ -96,15 +95,6 @@ class Guest:
     def wait_boot(self, timeout=120):
         m = self.expect(r'VAS-BOOT .*', timeout)
         return fields(m.group(0))
-
-    def wait_mid_boot(self, rand, timeout=300, most_s=20):
-        """Wait until the x86 kernel is running, then a random 0-most_s
-        seconds more: some moment part way into its boot.  With loglevel=4
-        the last line the kernel prints before our init's is the one
-        start_kernel() prints as it sets up text poking, seconds into the
-        boot under TCG nested in TCG, which takes minutes in all."""
-        self.expect(r'Poking KASLR', timeout)
-        time.sleep(rand.uniform(0, most_s))
 
     def heartbeats(self):
         return [fields(line[line.index('VAS-HB'):])

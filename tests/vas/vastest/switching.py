@@ -79,6 +79,22 @@ class GuestClock:
         return guest, host
 
 
+def boot_from_tcg(vm, wait, boot_timeout):
+    """A VM started with -accel tcg,switchable=on moves to KVM when wait()
+    returns (during or after the guest's boot); KVM boots the rest, then
+    the guest goes to TCG and back, its heartbeats going on."""
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['standby']) == ('tcg', 'kvm')
+    wait()
+    assert switch(vm, 'kvm')['active'] == 'kvm'
+    vm.wait_boot(boot_timeout)
+    clock = GuestClock(vm)
+    for to in ('tcg', 'kvm'):
+        assert switch(vm, to)['active'] == to
+        vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
+    return clock.check()
+
+
 def round_trips(vm, count, rnd, start='kvm', max_gap=0.5):
     """Switch start -> other -> start count times at random moments.
     A guest that resets or shuts down raises GuestReset.
