@@ -170,8 +170,8 @@ def test_vector_values_like_vmstate_markers(kvm_guest, request):
 def test_start_on_tcg(kvm_guest):
     """-accel tcg,switchable=on boots on TCG, then moves to KVM and back.
     (Not part way into the boot, as on ARM: this guest has no kvm-clock,
-    and a switch then loses its downtime from the TSC against the HPET,
-    which a kernel still watching its TSC reports; docs/devel/vas.rst.)"""
+    and its kernel calibrates the TSC against the PIT and HPET, which a
+    switch in the middle upsets; docs/devel/vas.rst.)"""
     vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,
                    accel='tcg,switchable=on')
     assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}

@@ -178,7 +178,11 @@ void x86_reconcile_cpu_pre_save(CPUState *cs, SwitchableAccel accel)
     bool shadow;
 
     if (accel == SWITCHABLE_ACCEL_TCG) {
+        X86SwitchCPU *sc = x86_switch_cpu(cs);
+
         env->tsc = cpu_get_tsc(env);
+        sc->tcg_saved = true;
+        sc->tcg_saved_clock_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     } else if (x86_kvm_get_interrupt_shadow(cs, &shadow)) {
         env->hflags = (env->hflags & ~HF_INHIBIT_IRQ_MASK) |
                       (shadow ? HF_INHIBIT_IRQ_MASK : 0);
@@ -337,10 +341,14 @@ static void enter_kvm(CPUState *cs, CPUX86State *env)
     env->wall_clock_msr = 0;
     /*
      * A migration loads the TSC after the virtual clock ("timer" is one
-     * of the first sections): both are where the source stopped.
+     * of the first sections): both are where the source stopped.  A
+     * switch in this process does not stop the virtual clock, which the
+     * guest's device timers follow: the TSC stood where TCG saved it.
      */
     sc->loaded_tsc = env->tsc;
-    sc->loaded_clock_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    sc->loaded_clock_ns = sc->tcg_saved ? sc->tcg_saved_clock_ns :
+                          qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    sc->tcg_saved = false;
     cs->exception_index = -1;
     cs->interrupt_request &= ~CPU_INTERRUPT_EXITTB;
     fpregs_physical_to_stack(env);

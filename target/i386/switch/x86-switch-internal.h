@@ -22,8 +22,10 @@ typedef struct X86SwitchCPU {
     bool tsc_adjust_known;      /* tsc_adjust came from KVM's TSC offset */
     bool left;                  /* this process's KVM ran it until now */
     int64_t ticks_at_leave;     /* elapsed ticks when KVM's TSC was read */
+    bool tcg_saved;             /* this process's TCG saved the TSC */
+    int64_t tcg_saved_clock_ns; /* QEMU_CLOCK_VIRTUAL when it did */
     uint64_t loaded_tsc;        /* guest TSC of the state loaded into KVM */
-    int64_t loaded_clock_ns;    /* QEMU_CLOCK_VIRTUAL, frozen, at that load */
+    int64_t loaded_clock_ns;    /* QEMU_CLOCK_VIRTUAL the TSC stood at */
     struct kvm_cpuid2 *kvm_cpuid;   /* the CPUID table KVM presents */
 } X86SwitchCPU;
 
