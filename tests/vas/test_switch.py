@@ -18,8 +18,8 @@ from vastest.checks import assert_workload_ok
 from vastest.local import wait_until
 from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
-from vastest.switching import (GuestClock, active, boot_from_tcg,
-                               fail_each_phase, rng, round_trips, switch)
+from vastest.switching import (GuestClock, active, fail_each_phase, rng,
+                               round_trips, switch, switches_with_heartbeats)
 
 @pytest.fixture
 def fresh_test_host(request):
@@ -174,9 +174,11 @@ def test_start_on_tcg(kvm_guest):
     switch in the middle upsets; docs/devel/vas.rst.)"""
     vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,
                    accel='tcg,switchable=on')
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['standby']) == ('tcg', 'kvm')
     assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}
-    # Under TCG nested in TCG the whole boot takes minutes
-    boot_from_tcg(vm, lambda: vm.wait_boot(600), 120)
+    vm.wait_boot(600)
+    switches_with_heartbeats(vm, ('kvm', 'tcg', 'kvm'))
     finish(vm)
 
 

@@ -105,8 +105,10 @@ int x86_kvm_tsc_offset(CPUState *cs, bool set, int64_t *offset)
  * kvmclock device sets it (KVM_SET_CLOCK, before this runs).  The
  * guest's clocksource watchdog checks the TSC against kvm-clock if the
  * guest uses it, against a device timer otherwise: the TSC resumes from
- * the loaded value, advanced by what that clock has run since it did.
- * An in-process switch to KVM writes the registers before it sets
+ * the value taken, advanced by what that clock has run since it was
+ * taken: at the load on a destination, whose clock stood still, at
+ * TCG's save in a switch, whose clock ran on (enter_kvm()).  An
+ * in-process switch to KVM writes the registers before it sets
  * kvm-clock too, and ends the same way.
  *
  * The clock is read together with the host TSC it goes with, so the

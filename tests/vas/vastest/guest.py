@@ -22,6 +22,7 @@ KERNEL_PROBLEMS = [
     r'Oops', r'Kernel panic', r'BUG:', r'general protection fault',
     r'segfault at', r'invalid opcode', r'Call Trace:',
 ]
+_PROBLEM = re.compile('|'.join(KERNEL_PROBLEMS))
 
 
 def safe_name(name):
@@ -182,8 +183,7 @@ class Guest:
         that long.  A skew verdict ("skew is too large") still counts.
         """
         text = (dmesg or []) + self.lines()
-        pat = re.compile('|'.join(KERNEL_PROBLEMS))
-        found = {line for line in text if pat.search(line)}
+        found = {line for line in text if _PROBLEM.search(line)}
         latency = any('excessive read-back delay' in line for line in text)
         if latency and not any('skew' in line for line in found):
             found = {line for line in found
@@ -196,9 +196,8 @@ class Guest:
         in the lines after its first, and CI keeps only the failure
         message."""
         text = (dmesg or []) + self.lines()
-        pat = re.compile('|'.join(KERNEL_PROBLEMS))
-        first = next((i for i, line in enumerate(text) if pat.search(line)),
-                     None)
+        first = next((i for i, line in enumerate(text)
+                      if _PROBLEM.search(line)), None)
         return [] if first is None else text[first:first + lines]
 
     def close(self):

@@ -79,17 +79,11 @@ class GuestClock:
         return guest, host
 
 
-def boot_from_tcg(vm, wait, boot_timeout):
-    """A VM started with -accel tcg,switchable=on moves to KVM when wait()
-    returns (during or after the guest's boot); KVM boots the rest, then
-    the guest goes to TCG and back, its heartbeats going on."""
-    info = vm.qmp.cmd('query-accel')
-    assert (info['active'], info['standby']) == ('tcg', 'kvm')
-    wait()
-    assert switch(vm, 'kvm')['active'] == 'kvm'
-    vm.wait_boot(boot_timeout)
+def switches_with_heartbeats(vm, accels):
+    """Switch to each of accels in turn, the guest's heartbeats going on
+    after each; returns GuestClock.check() over all of them."""
     clock = GuestClock(vm)
-    for to in ('tcg', 'kvm'):
+    for to in accels:
         assert switch(vm, to)['active'] == to
         vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
     return clock.check()
