@@ -23,6 +23,9 @@ KERNEL_PROBLEMS = [
     r'segfault at', r'invalid opcode', r'Call Trace:',
 ]
 _PROBLEM = re.compile('|'.join(KERNEL_PROBLEMS))
+_LATENCY = 'excessive read-back delay'
+_LATENCY_CONSEQUENCES = ('Marking TSC unstable due to clocksource watchdog',
+                         'TSC found unstable after boot')
 
 
 def safe_name(name):
@@ -176,18 +179,20 @@ class Guest:
         """Kernel log lines (console and dmesg) matching KERNEL_PROBLEMS.
 
         One verdict of the clocksource watchdog is set aside: "excessive
-        read-back delay ... marking tsc unstable" (and the "Marking TSC
-        unstable" line it causes) says that reading the TSC between two
-        reads of the watchdog clock took too long, not that the clocks
-        disagree.  Under TCG nested in TCG a vCPU thread is often held up
-        that long.  A skew verdict ("skew is too large") still counts.
+        read-back delay ... marking tsc unstable" (and the lines it causes:
+        "Marking TSC unstable", and "TSC found unstable after boot" once
+        the scheduler clock had been declared stable) says that reading
+        the TSC between two reads of the watchdog clock took too long, not
+        that the clocks disagree.  Under TCG nested in TCG a vCPU thread
+        is often held up that long.  A skew verdict ("skew is too large")
+        still counts.
         """
         text = (dmesg or []) + self.lines()
         found = {line for line in text if _PROBLEM.search(line)}
-        latency = any('excessive read-back delay' in line for line in text)
+        latency = any(_LATENCY in line for line in text)
         if latency and not any('skew' in line for line in found):
             found = {line for line in found
-                     if 'Marking TSC unstable due to clocksource watchdog' not in line}
+                     if not any(c in line for c in _LATENCY_CONSEQUENCES)}
         return sorted(found)
 
     def kernel_report(self, dmesg, lines=30):
@@ -197,7 +202,7 @@ class Guest:
         message."""
         text = (dmesg or []) + self.lines()
         first = next((i for i, line in enumerate(text)
-                      if _PROBLEM.search(line)), None)
+                      if _PROBLEM.search(line) or _LATENCY in line), None)
         return [] if first is None else text[first:first + lines]
 
     def close(self):
