@@ -7,6 +7,7 @@ verdict, and its kernel log.
 """
 
 import re
+import time
 
 from .channel import Timeout
 
@@ -99,6 +100,17 @@ class Guest:
     def wait_boot(self, timeout=120):
         m = self.expect(r'VAS-BOOT .*', timeout)
         return fields(m.group(0))
+
+    def wait_past_tsc_calibration(self, rand, timeout=300):
+        """Wait until the x86 kernel is some way into its boot, past its
+        TSC calibration: "Poking KASLR" is the last line start_kernel()
+        prints (at loglevel=4) before it calibrates the TSC against the PIT
+        and HPET, which takes a few seconds under TCG nested in TCG, then
+        30-90 s more, chosen by rand.  The whole boot there takes minutes.
+        (A switch or migration during the calibration upsets it as any
+        pause would: "could not calculate TSC khz".)"""
+        self.expect(r'Poking KASLR', timeout)
+        time.sleep(rand.uniform(30, 90))
 
     def heartbeats(self):
         return [fields(line[line.index('VAS-HB'):])
