@@ -23,7 +23,7 @@ all: images
 help:
 	@echo "make run             set up everything, boot the Debian guest under KVM"
 	@echo "make check           set up everything, run the test suite"
-	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4 (x86), 100 under I/O, 500 (ARM)"
+	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4 (x86), 100 under I/O, 500 (ARM, 1/2/4 vCPUs)"
 	@echo "make bench           switch and migration downtime, throughput -> build/bench/"
 	@echo "make arm-hosts       cross-build static QEMUs for arm64 and armhf hosts"
 	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
@@ -66,7 +66,8 @@ run: images
 stress: images
 	VAS_ROUND_TRIPS=$${VAS_ROUND_TRIPS:-1000} \
 	VAS_IO_ROUND_TRIPS=$${VAS_IO_ROUND_TRIPS:-100} \
-	VAS_ARM_ROUND_TRIPS=$${VAS_ARM_ROUND_TRIPS:-500} $(PYTHON) -m pytest \
+	VAS_ARM_ROUND_TRIPS=$${VAS_ARM_ROUND_TRIPS:-500} \
+	VAS_ARM_SMP=$${VAS_ARM_SMP:-1,2,4} $(PYTHON) -m pytest \
 		-c tests/vas/pytest.ini -o timeout=0 tests/vas/test_switch.py \
 		tests/vas/test_arm_switch.py -k "round_trips or io_load" \
 		$(PYTEST_ARGS)

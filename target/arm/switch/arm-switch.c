@@ -233,10 +233,31 @@ static void arm_switch_machine_done(void)
     }
 }
 
+/*
+ * Where a vCPU leaves one accelerator and enters the other: the two
+ * trace lines of a vCPU must agree, or the guest resumes somewhere else.
+ */
+static void trace_cpu_state(CPUState *cs, const char *what)
+{
+    CPUARMState *env = &ARM_CPU(cs)->env;
+
+    if (!trace_event_get_state_backends(TRACE_ARM_SWITCH_CPU_STATE)) {
+        return;
+    }
+    if (is_a64(env)) {
+        trace_arm_switch_cpu_state(cs->cpu_index, what, env->pc,
+                                   pstate_read(env), cs->halted);
+    } else {
+        trace_arm_switch_cpu_state(cs->cpu_index, what, env->regs[15],
+                                   cpsr_read(env), cs->halted);
+    }
+}
+
 static bool arm_switch_leave(CPUState *cs, SwitchableAccel from, Error **errp)
 {
     ARMCPU *cpu = ARM_CPU(cs);
 
+    trace_cpu_state(cs, "leaves");
     if (from != SWITCHABLE_ACCEL_KVM) {
         return true;
     }
@@ -317,6 +338,7 @@ static bool arm_switch_enter(CPUState *cs, SwitchableAccel from,
     } else {
         enter_kvm(ARM_CPU(cs));
     }
+    trace_cpu_state(cs, "enters");
     return true;
 }
 
