@@ -18,8 +18,8 @@ from vastest.checks import assert_workload_ok
 from vastest.local import wait_until
 from vastest.platform import kvm_mode
 from vastest.qmp import QMPError
-from vastest.switching import (GuestClock, active, fail_each_phase, rng,
-                               round_trips, switch, switches_with_heartbeats)
+from vastest.switching import (GuestClock, active, boot_from_tcg,
+                               fail_each_phase, rng, round_trips, switch)
 
 @pytest.fixture
 def fresh_test_host(request):
@@ -175,13 +175,9 @@ def test_start_on_tcg(kvm_guest, request):
     one in the boot too, before there are heartbeats to time)."""
     vm = kvm_guest(GUEST, extra=['-m', '512'] + TRACE,
                    accel='tcg,switchable=on')
-    info = vm.qmp.cmd('query-accel')
-    assert (info['active'], info['standby']) == ('tcg', 'kvm')
     assert vm.qmp.cmd('query-kvm') == {'enabled': True, 'present': True}
-    vm.wait_past_tsc_calibration(rng(request))
-    assert switch(vm, 'kvm')['active'] == 'kvm'
-    vm.wait_boot(240)
-    switches_with_heartbeats(vm, ('tcg', 'kvm'))
+    boot_from_tcg(vm, lambda: vm.wait_past_tsc_calibration(rng(request)),
+                  240)
     finish(vm)
 
 

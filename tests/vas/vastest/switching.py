@@ -79,11 +79,18 @@ class GuestClock:
         return guest, host
 
 
-def switches_with_heartbeats(vm, accels):
-    """Switch to each of accels in turn, the guest's heartbeats going on
-    after each; returns GuestClock.check() over all of them."""
+def boot_from_tcg(vm, wait, boot_timeout):
+    """A VM started with -accel tcg,switchable=on moves to KVM when wait()
+    returns, part way into the guest's boot; KVM boots the rest, then the
+    guest goes to TCG and back, its heartbeats going on.  Returns
+    GuestClock.check() over those two switches."""
+    info = vm.qmp.cmd('query-accel')
+    assert (info['active'], info['standby']) == ('tcg', 'kvm')
+    wait()
+    assert switch(vm, 'kvm')['active'] == 'kvm'
+    vm.wait_boot(boot_timeout)
     clock = GuestClock(vm)
-    for to in accels:
+    for to in ('tcg', 'kvm'):
         assert switch(vm, to)['active'] == to
         vm.wait_heartbeat(len(vm.heartbeats()) + 2, 120)
     return clock.check()
