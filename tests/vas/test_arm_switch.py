@@ -164,3 +164,18 @@ def test_arm_switchable_refused(arm_testhost, args, message):
         % ' '.join(machine + accel + args), timeout=60)
     assert rc == 1, (rc, out)
     assert any(message in line for line in out), out
+
+
+def test_arm_host_features_tcg_lacks(arm_testhost):
+    """A host CPU with a feature TCG does not emulate is refused at
+    start-up, naming the field.  The test host's CPU is QEMU's own "max",
+    so the feature is one the test hook adds to what KVM presents:
+    FEAT_CSSC, which this QEMU's TCG does not implement."""
+    rc, out = arm_testhost.run(
+        'QEMU_VAS_TEST_KVM_ID_BITS=ID_AA64ISAR2_EL1:0x10000000000000 '
+        'qemu-system-aarch64 -nodefaults -display none -M virt '
+        '-accel kvm,switchable=on -cpu host 2>&1', timeout=60)
+    assert rc == 1, (rc, out)
+    assert any('switchable=on: the host CPU has features TCG cannot '
+               'emulate: ID_AA64ISAR2_EL1.CSSC (KVM 1, TCG 0)' in line
+               for line in out), out

@@ -11,6 +11,9 @@
 
 #include "cpu.h"
 
+/* arm-switch-idregs.c */
+bool arm_switch_check_id_regs(ARMCPU *cpu, Error **errp);
+
 /* arm-switch-timer.c */
 bool arm_switch_timer_realize(ARMCPU *cpu, Error **errp);
 bool arm_switch_timer_leave_kvm(ARMCPU *cpu, Error **errp);

@@ -222,10 +222,17 @@ static void add_legacy_icc_sre(ARMCPU *cpu)
 
 static void arm_switch_machine_done(void)
 {
+    Error *err = NULL;
     CPUState *cs;
 
     if (!accel_switch_enabled()) {
         return;
+    }
+    /* Every vCPU is the same "host" CPU, its features final once realized */
+    if (!arm_switch_check_id_regs(ARM_CPU(first_cpu), &err)) {
+        error_prepend(&err, "switchable=on: ");
+        error_report_err(err);
+        exit(1);
     }
     CPU_FOREACH(cs) {
         adopt_kvm_id_regs(ARM_CPU(cs));
