@@ -321,10 +321,14 @@ static void enter_kvm(ARMCPU *cpu)
     uint32_t lines = cpu->env.irq_line_state;
 
     /*
-     * KVM reports a timer line only when its level changes: start from
-     * the levels TCG left on the lines.
+     * KVM reports a timer line only when its level differs from the one
+     * it last wrote to kvm_run: start both QEMU's copy and that one from
+     * the levels TCG left on the lines.  With a stale kvm_run level that
+     * matched a timer expiring during the switch, KVM never reported it
+     * and the guest's CPU waited for its tick forever.
      */
     cpu->device_irq_level = arm_switch_timer_enter_kvm(cpu);
+    cs->kvm_run->s.regs.device_irq_level = cpu->device_irq_level;
     cs->interrupt_request &= ~GIC_LINES;
     kvm_arm_set_irq(cs->cpu_index, KVM_ARM_IRQ_TYPE_CPU, KVM_ARM_IRQ_CPU_IRQ,
                     !!(lines & CPU_INTERRUPT_HARD));
