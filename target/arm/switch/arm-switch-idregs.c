@@ -44,22 +44,20 @@ typedef struct IdRegCheck {
     const char *names;
 } IdRegCheck;
 
-#define ISAR64(reg, label, m, o) \
-    .name = label, .crm = m, .op2 = o, .is64 = true, \
-    .offset = offsetof(ARMISARegisters, reg)
-#define ISAR32(reg, label, m, o) \
+#define ID_REG(reg, label, m, o) \
     .name = label, .crm = m, .op2 = o, \
-    .offset = offsetof(ARMISARegisters, reg)
+    .offset = offsetof(ARMISARegisters, reg), \
+    .is64 = sizeof(((ARMISARegisters *)0)->reg) == 8
 #define M(reg, field) R_##reg##_##field##_MASK
 
 static const IdRegCheck id_reg_checks[] = {
-    { ISAR64(id_aa64isar0, "ID_AA64ISAR0_EL1", 6, 0),
+    { ID_REG(id_aa64isar0, "ID_AA64ISAR0_EL1", 6, 0),
       .names = "- AES SHA1 SHA2 CRC32 ATOMIC TME RDM SHA3 SM3 SM4 DP FHM "
                "TS TLB RNDR" },
-    { ISAR64(id_aa64isar1, "ID_AA64ISAR1_EL1", 6, 1),
+    { ID_REG(id_aa64isar1, "ID_AA64ISAR1_EL1", 6, 1),
       .names = "DPB APA API JSCVT FCMA LRCPC GPA GPI FRINTTS SB SPECRES "
                "BF16 DGH I8MM XS LS64" },
-    { ISAR64(id_aa64isar2, "ID_AA64ISAR2_EL1", 6, 2),
+    { ID_REG(id_aa64isar2, "ID_AA64ISAR2_EL1", 6, 2),
       .names = "WFxT RPRES GPA3 APA3 MOPS BC PAC_frac CLRBHB SYSREG_128 "
                "SYSINSTR_128 PRFMSLC - RPRFM CSSC - ATS1A" },
     /*
@@ -68,13 +66,13 @@ static const IdRegCheck id_reg_checks[] = {
      * CSV2, CSV3: what the hardware does not speculate; TCG does not.
      * MPAM: KVM traps its registers as undefined, as TCG does.
      */
-    { ISAR64(id_aa64pfr0, "ID_AA64PFR0_EL1", 4, 0),
+    { ID_REG(id_aa64pfr0, "ID_AA64PFR0_EL1", 4, 0),
       .ignored = M(ID_AA64PFR0, GIC) | M(ID_AA64PFR0, CSV2) |
                  M(ID_AA64PFR0, CSV3) | M(ID_AA64PFR0, MPAM),
       .signed_fields = M(ID_AA64PFR0, FP) | M(ID_AA64PFR0, ADVSIMD),
       .names = "EL0 EL1 EL2 EL3 FP AdvSIMD GIC RAS SVE SEL2 MPAM AMU DIT "
                "RME CSV2 CSV3" },
-    { ISAR64(id_aa64pfr1, "ID_AA64PFR1_EL1", 4, 1),
+    { ID_REG(id_aa64pfr1, "ID_AA64PFR1_EL1", 4, 1),
       .ignored = M(ID_AA64PFR1, CSV2_FRAC) | M(ID_AA64PFR1, MPAM_FRAC),
       .names = "BT SSBS MTE RAS_frac MPAM_frac - SME RNDR_trap CSV2_frac "
                "NMI MTE_frac GCS THE MTEX DF2 PFAR" },
@@ -82,7 +80,7 @@ static const IdRegCheck id_reg_checks[] = {
      * Stage-2 granules: the guest has no EL2 under KVM.  SNSMem, ExS:
      * how the hardware's memory system and exceptions behave.
      */
-    { ISAR64(id_aa64mmfr0, "ID_AA64MMFR0_EL1", 7, 0),
+    { ID_REG(id_aa64mmfr0, "ID_AA64MMFR0_EL1", 7, 0),
       .ignored = M(ID_AA64MMFR0, SNSMEM) | M(ID_AA64MMFR0, TGRAN16_2) |
                  M(ID_AA64MMFR0, TGRAN64_2) | M(ID_AA64MMFR0, TGRAN4_2) |
                  M(ID_AA64MMFR0, EXS),
@@ -90,67 +88,67 @@ static const IdRegCheck id_reg_checks[] = {
       .names = "PARange ASIDBits BigEnd SNSMem BigEndEL0 TGran16 TGran64 "
                "TGran4 TGran16_2 TGran64_2 TGran4_2 ExS - - FGT ECV" },
     /* What the hardware does on speculative reads, TLB walks, branches */
-    { ISAR64(id_aa64mmfr1, "ID_AA64MMFR1_EL1", 7, 1),
+    { ID_REG(id_aa64mmfr1, "ID_AA64MMFR1_EL1", 7, 1),
       .ignored = M(ID_AA64MMFR1, SPECSEI) | M(ID_AA64MMFR1, NTLBPA) |
                  M(ID_AA64MMFR1, ECBHB),
       .names = "HAFDBS VMIDBits VH HPDS LO PAN SpecSEI XNX TWED ETS HCX "
                "AFP nTLBPA TIDCP1 CMOW ECBHB" },
-    { ISAR64(id_aa64mmfr2, "ID_AA64MMFR2_EL1", 7, 2),
+    { ID_REG(id_aa64mmfr2, "ID_AA64MMFR2_EL1", 7, 2),
       .names = "CnP UAO LSM IESB VARange CCIDX NV ST AT IDS FWB - TTL BBM "
                "EVT E0PD" },
-    { ISAR64(id_aa64mmfr3, "ID_AA64MMFR3_EL1", 7, 3),
+    { ID_REG(id_aa64mmfr3, "ID_AA64MMFR3_EL1", 7, 3),
       .names = "TCRX SCTLRX S1PIE S2PIE S1POE S2POE AIE MEC D128 D128_2 "
                "SNERR ANERR - SDERR ADERR Spec_FPACC" },
-    { ISAR64(id_aa64zfr0, "ID_AA64ZFR0_EL1", 4, 4),
+    { ID_REG(id_aa64zfr0, "ID_AA64ZFR0_EL1", 4, 4),
       .names = "SVEver AES - - BitPerm BF16 B16B16 - SHA3 - SM4 I8MM - "
                "F32MM F64MM -" },
-    { ISAR64(id_aa64smfr0, "ID_AA64SMFR0_EL1", 4, 5), .bitwise = true },
+    { ID_REG(id_aa64smfr0, "ID_AA64SMFR0_EL1", 4, 5), .bitwise = true },
     /*
      * Debug: TCG emulates as many breakpoints and watchpoints as the
      * register claims, and no trace, statistical profiling or external
      * debug; only the debug architecture's version counts.  The PMU is
      * off in a switchable VM, so PMUVer must be 0 on both.
      */
-    { ISAR64(id_aa64dfr0, "ID_AA64DFR0_EL1", 5, 0),
+    { ID_REG(id_aa64dfr0, "ID_AA64DFR0_EL1", 5, 0),
       .ignored = ~(M(ID_AA64DFR0, DEBUGVER) | M(ID_AA64DFR0, PMUVER)),
       .names = "DebugVer TraceVer PMUVer BRPs PMSS WRPs SEBEP CTX_CMPs "
                "PMSVer DoubleLock TraceFilt TraceBuffer MTPMU BRBE "
                "ExtTrcBuff HPMN0" },
-    { ISAR32(id_isar0, "ID_ISAR0_EL1", 2, 0),
+    { ID_REG(id_isar0, "ID_ISAR0_EL1", 2, 0),
       .names = "Swap BitCount BitField CmpBranch Coproc Debug Divide -" },
-    { ISAR32(id_isar1, "ID_ISAR1_EL1", 2, 1),
+    { ID_REG(id_isar1, "ID_ISAR1_EL1", 2, 1),
       .names = "Endian Except Except_AR Extend IfThen Immediate Interwork "
                "Jazelle" },
-    { ISAR32(id_isar2, "ID_ISAR2_EL1", 2, 2),
+    { ID_REG(id_isar2, "ID_ISAR2_EL1", 2, 2),
       .names = "LoadStore MemHint MultiAccessInt Mult MultS MultU PSR_AR "
                "Reversal" },
-    { ISAR32(id_isar3, "ID_ISAR3_EL1", 2, 3),
+    { ID_REG(id_isar3, "ID_ISAR3_EL1", 2, 3),
       .names = "Saturate SIMD SVC SynchPrim TabBranch T32Copy TrueNOP "
                "T32EE" },
-    { ISAR32(id_isar4, "ID_ISAR4_EL1", 2, 4),
+    { ID_REG(id_isar4, "ID_ISAR4_EL1", 2, 4),
       .names = "Unpriv WithShifts Writeback SMC Barrier SynchPrim_frac "
                "PSR_M SWP_frac" },
-    { ISAR32(id_isar5, "ID_ISAR5_EL1", 2, 5),
+    { ID_REG(id_isar5, "ID_ISAR5_EL1", 2, 5),
       .names = "SEVL AES SHA1 SHA2 CRC32 - RDM VCMA" },
-    { ISAR32(id_isar6, "ID_ISAR6_EL1", 2, 7),
+    { ID_REG(id_isar6, "ID_ISAR6_EL1", 2, 7),
       .names = "JSCVT DP FHM SB SPECRES BF16 I8MM -" },
-    { ISAR32(mvfr0, "MVFR0_EL1", 3, 0),
+    { ID_REG(mvfr0, "MVFR0_EL1", 3, 0),
       .names = "SIMDReg FPSP FPDP FPTrap FPDivide FPSqrt FPShVec FPRound" },
-    { ISAR32(mvfr1, "MVFR1_EL1", 3, 1),
+    { ID_REG(mvfr1, "MVFR1_EL1", 3, 1),
       .names = "FPFtZ FPDNaN SIMDLS SIMDInt SIMDSP SIMDHP FPHP SIMDFMAC" },
-    { ISAR32(mvfr2, "MVFR2_EL1", 3, 2),
+    { ID_REG(mvfr2, "MVFR2_EL1", 3, 2),
       .names = "SIMDMisc FPMisc - - - - - -" },
-    { ISAR32(id_pfr0, "ID_PFR0_EL1", 1, 0),
+    { ID_REG(id_pfr0, "ID_PFR0_EL1", 1, 0),
       .ignored = M(ID_PFR0, CSV2),
       .names = "State0 State1 State2 State3 CSV2 AMU DIT RAS" },
-    { ISAR32(id_pfr1, "ID_PFR1_EL1", 1, 1),
+    { ID_REG(id_pfr1, "ID_PFR1_EL1", 1, 1),
       .ignored = M(ID_PFR1, GIC),
       .names = "ProgMod Security MProgMod Virtualization GenTimer Sec_frac "
                "Virt_frac GIC" },
-    { ISAR32(id_pfr2, "ID_PFR2_EL1", 3, 4),
+    { ID_REG(id_pfr2, "ID_PFR2_EL1", 3, 4),
       .ignored = M(ID_PFR2, CSV3),
       .names = "CSV3 SSBS RAS_frac - - - - -" },
-    { ISAR32(id_dfr0, "ID_DFR0_EL1", 1, 2),
+    { ID_REG(id_dfr0, "ID_DFR0_EL1", 1, 2),
       .ignored = ~(M(ID_DFR0, COPDBG) | M(ID_DFR0, COPSDBG) |
                    M(ID_DFR0, PERFMON)),
       .names = "CopDbg CopSDbg MMapDbg CopTrc MMapTrc MProfDbg PerfMon "
@@ -171,15 +169,10 @@ static uint64_t id_reg_value(const ARMISARegisters *isar,
  */
 static uint64_t kvm_id_reg_value(ARMCPU *cpu, const IdRegCheck *check)
 {
-    uint64_t kvm_id = ARM64_SYS_REG(3, 0, 0, check->crm, check->op2);
-    int i;
+    uint64_t *value = arm_switch_list_reg(
+        cpu, ARM64_SYS_REG(3, 0, 0, check->crm, check->op2));
 
-    for (i = 0; i < cpu->cpreg_array_len; i++) {
-        if (cpu->cpreg_indexes[i] == kvm_id) {
-            return cpu->cpreg_values[i];
-        }
-    }
-    return id_reg_value(&cpu->isar, check);
+    return value ? *value : id_reg_value(&cpu->isar, check);
 }
 
 /*
@@ -284,9 +277,10 @@ bool arm_switch_check_id_regs(ARMCPU *cpu, Error **errp)
         const IdRegCheck *check = &id_reg_checks[i];
         uint64_t kvm = kvm_id_reg_value(cpu, check) |
                        test_extra_bits(check->name);
+        uint64_t max = id_reg_value(&tcg, check);
 
-        trace_arm_switch_id_reg(check->name, kvm, id_reg_value(&tcg, check));
-        check_id_reg(over, check, kvm, id_reg_value(&tcg, check));
+        trace_arm_switch_id_reg(check->name, kvm, max);
+        check_id_reg(over, check, kvm, max);
     }
     if (over->len) {
         error_setg(errp, "the host CPU has features TCG cannot emulate:%s",

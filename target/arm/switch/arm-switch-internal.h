@@ -15,6 +15,7 @@
 bool arm_switch_check_id_regs(ARMCPU *cpu, Error **errp);
 
 /* arm-switch-timer.c */
+uint64_t *arm_switch_list_reg(ARMCPU *cpu, uint64_t regidx);
 bool arm_switch_timer_realize(ARMCPU *cpu, Error **errp);
 bool arm_switch_timer_leave_kvm(ARMCPU *cpu, Error **errp);
 void arm_switch_timer_pre_save_tcg(ARMCPU *cpu);

@@ -72,8 +72,11 @@ static uint64_t *cpreg_slot(uint64_t *indexes, uint64_t *values, int len,
     return NULL;
 }
 
-/* The value @regidx has in the list cpu_pre_save() is filling */
-static uint64_t *saved_reg(ARMCPU *cpu, uint64_t regidx)
+/*
+ * The value @regidx has in the vCPU's register list (KVM's list, in a
+ * switchable VM), NULL if the list does not hold it
+ */
+uint64_t *arm_switch_list_reg(ARMCPU *cpu, uint64_t regidx)
 {
     return cpreg_slot(cpu->cpreg_indexes, cpu->cpreg_values,
                       cpu->cpreg_array_len, regidx);
@@ -146,8 +149,8 @@ bool arm_switch_timer_leave_kvm(ARMCPU *cpu, Error **errp)
 
 void arm_switch_timer_pre_save_tcg(ARMCPU *cpu)
 {
-    uint64_t *cnt = saved_reg(cpu, KVM_REG_ARM_TIMER_CNT);
-    uint64_t *cval = saved_reg(cpu, KVM_REG_ARM_TIMER_CVAL);
+    uint64_t *cnt = arm_switch_list_reg(cpu, KVM_REG_ARM_TIMER_CNT);
+    uint64_t *cval = arm_switch_list_reg(cpu, KVM_REG_ARM_TIMER_CVAL);
 
     if (cnt) {
         *cnt = tcg_virtual_count(cpu);
