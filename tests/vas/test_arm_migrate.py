@@ -17,12 +17,6 @@ from vastest.migrating import MigrationFailed, incoming_args, migrate, uri
 from vastest.testhost import TestHost
 
 HOPS = 4
-# A known bug, not understood yet (docs/devel/vas.rst, "ARM"): once, the
-# armhf guest's kernel reported a hard lockup of CPU 0 1.4 s after a
-# KVM->TCG hop, CPU 0 having taken no timer interrupt for 12 s.
-AARCH32_LOCKUP = pytest.mark.xfail(
-    strict=False, reason='an AArch32 guest once reported a hard lockup of '
-    'CPU 0 right after a KVM->TCG hop')
 SWITCHABLE = {'kvm': 'kvm,switchable=on', 'tcg': 'tcg,switchable=on'}
 
 
@@ -51,8 +45,7 @@ def arm_guest(arm_testhost):
     return guest_starter(arm_testhost, 'arm64')
 
 
-@pytest.mark.parametrize('guest', [
-    'arm64', pytest.param('armhf', marks=AARCH32_LOCKUP)])
+@pytest.mark.parametrize('guest', ['arm64', 'armhf'])
 def test_arm_ping_pong(arm_testhost, guest):
     """KVM -> TCG -> KVM ... across processes, RAM digests equal: the
     arm64 guest, and the armhf one on an AArch32 vCPU."""

@@ -57,16 +57,8 @@ def finish(vm, min_heartbeats=5):
     return verdict
 
 
-# A known bug, not understood yet (docs/devel/vas.rst, "ARM"): once in
-# five runs here, the armhf guest's kernel oopsed under TCG some 30
-# switches in, delivering a SIGSEGV to CPU 1's idle task.
-AARCH32_OOPS = pytest.mark.xfail(
-    strict=False, reason='an AArch32 guest sometimes oopses under TCG after '
-    'a KVM->TCG switch (do_coredump() on swapper/1)')
-
-
-@pytest.mark.parametrize('guest,smp', [('arm64', n) for n in ARM64_SMP] + [
-    pytest.param('armhf', 2, marks=AARCH32_OOPS)])
+@pytest.mark.parametrize('guest,smp', [('arm64', n) for n in ARM64_SMP] +
+                         [('armhf', 2)])
 def test_arm_round_trips(arm_testhost, request, guest, smp):
     """KVM -> TCG -> KVM many times, at random moments, under load: the
     arm64 guest, and the armhf one on an AArch32 vCPU."""
