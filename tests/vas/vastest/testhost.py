@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 
 from . import paths
 from .channel import LineChannel, Timeout, connect_unix
@@ -256,6 +257,44 @@ class InnerQEMU(Guest):
 
     def qemu_log(self):
         return self.host.run('cat %s' % self.log)[1]
+
+    # Traced for a few seconds of a stall: what the vCPUs and the
+    # interrupt controller still do (nothing at all is an answer too).
+    STALL_TRACE = ['kvm_run_exit', 'gic_set_irq', 'gic_update_set_irq',
+                   'gic_acknowledge_irq', 'gic_cpu_write']
+
+    def describe_stall(self):
+        """Besides the monitor's view: a few seconds of QEMU's trace, the
+        test host's view of the vCPU threads, and QEMU's own output."""
+        out = [super().describe_stall()]
+        # KVM's own events in the test host's kernel, over the same time
+        kvm_trace = self.host.run(
+            'T=/sys/kernel/tracing; { test -e $T/trace || '
+            'mount -t tracefs nodev $T; } && echo 0 > $T/trace && '
+            'echo 1 > $T/events/kvm/enable && echo 1 > $T/tracing_on',
+            timeout=30)[0] == 0
+        try:
+            for ev in self.STALL_TRACE:
+                self.qmp.hmp('trace-event %s on' % ev, timeout=20)
+            time.sleep(3)
+            for ev in self.STALL_TRACE:
+                self.qmp.hmp('trace-event %s off' % ev, timeout=20)
+        except Exception as e:
+            out.append('(tracing the stall failed: %s)' % e)
+        if kvm_trace:
+            out.append("the test host kernel's KVM events over those seconds:")
+            out += self.host.run(
+                'T=/sys/kernel/tracing; echo 0 > $T/events/kvm/enable; '
+                'grep -v "^#" $T/trace | tail -n 300', timeout=60)[1]
+        out.append('threads of QEMU in the test host (name, state, wchan):')
+        out += self.host.run('for t in /proc/%d/task/*; do echo "$(cat $t/comm) '
+                             '$(cut -d" " -f3 $t/stat) $(cat $t/wchan)"; done'
+                             % self.pid, timeout=30)[1]
+        log = self.qemu_log()
+        out.append("QEMU's output, last %d of %d lines:"
+                   % (min(len(log), 200), len(log)))
+        out += log[-200:]
+        return '\n'.join(out)
 
     def alive(self):
         return self.host.run('kill -0 %d' % self.pid)[0] == 0
