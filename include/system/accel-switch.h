@@ -58,6 +58,9 @@ typedef struct AccelSwitchArchOps {
      * Loading side: @cpu's state, saved while @from ran it, has been
      * loaded through vmstate (from the CPU's post_load) with @to active:
      * adapt it to @to.  The same rules serve a switch and a migration.
+     * In a migration the devices after the vCPUs (an interrupt
+     * controller) are not loaded yet: lines into them wait for enter_vm
+     * or incoming_done.
      */
     bool (*enter)(CPUState *cpu, SwitchableAccel from, SwitchableAccel to,
                   Error **errp);

@@ -9,9 +9,12 @@ sides, the guest going on with its heartbeats, and at the end its own
 checks and kernel log.
 """
 
+import time
+
 import pytest
 
 from test_migrate import Hops
+from vastest import baremetal
 from vastest.local import AARCH32_CPU, guest_args
 from vastest.migrating import MigrationFailed, incoming_args, migrate, uri
 from vastest.testhost import TestHost
@@ -27,7 +30,22 @@ def arm_testhost():
     host.close()
 
 
-def guest_starter(host, guest):
+@pytest.fixture
+def launch(arm_testhost):
+    """arm_testhost.launch(), closing after the test every QEMU the test
+    started: the test host has only a few console and QMP ports."""
+    started = []
+
+    def start(args, name, connect=True):
+        vm = arm_testhost.launch(args, name, connect=connect)
+        started.append(vm)
+        return vm
+    yield start
+    for vm in started:
+        vm.close()
+
+
+def guest_starter(launch, guest):
     """Starts our arm64 or armhf guest in the test host the way Hops
     starts its guests: kvm_guest(append, extra=, accel=, cpu=, name=,
     connect=)."""
@@ -36,21 +54,21 @@ def guest_starter(host, guest):
         args = (['-accel', SWITCHABLE[accel] if switchable else accel] +
                 guest_args(guest, append, root='/guest-' + guest, cpu=cpu) +
                 ['-smp', '2', '-trace', 'arm_switch_*'] + list(extra))
-        return host.launch(args, name, connect=connect)
+        return launch(args, name, connect=connect)
     return start
 
 
 @pytest.fixture
-def arm_guest(arm_testhost):
-    return guest_starter(arm_testhost, 'arm64')
+def arm_guest(launch):
+    return guest_starter(launch, 'arm64')
 
 
 @pytest.mark.parametrize('guest', ['arm64', 'armhf'])
-def test_arm_ping_pong(arm_testhost, guest):
+def test_arm_ping_pong(launch, guest):
     """KVM -> TCG -> KVM ... across processes, RAM digests equal: the
     arm64 guest, and the armhf one on an AArch32 vCPU."""
     cpu = AARCH32_CPU if guest == 'armhf' else 'host'
-    hops = Hops(guest_starter(arm_testhost, guest), 'arm-pingpong-' + guest,
+    hops = Hops(guest_starter(launch, guest), 'arm-pingpong-' + guest,
                 cpu=cpu)
     hops.wait_heartbeats_after(2)
     for i in range(HOPS):
@@ -81,3 +99,35 @@ def test_arm_refused_not_switchable(arm_guest):
     assert 'only into a QEMU started with -accel tcg,switchable=on' in log, log
     hops.wait_heartbeats_after(len(hops.heartbeats()) + 1)
     hops.finish(min_heartbeats=2)
+
+
+def test_arm_pending_irq_moves(arm_testhost, launch, tmp_path):
+    """An interrupt pending while the guest has IRQs masked is still
+    pending in the destination, KVM -> TCG and TCG -> KVM.  A bare-metal
+    guest (tests/vas/guest/pending-irq.S) keeps its timer interrupt
+    pending, masked, for 8 s of each round, and the test moves it then;
+    the guest prints "tick 0027" when it takes the interrupt."""
+    elf = '/tmp/pending-irq.elf'
+    arm_testhost.put(elf, baremetal.build('pending-irq', tmp_path).read_bytes())
+
+    def start(accel, name, extra=()):
+        return launch(['-accel', SWITCHABLE[accel], '-M', 'virt',
+                       '-cpu', 'host', '-m', '64', '-kernel', elf] +
+                      list(extra), name)
+
+    vm = start('kvm', 'pending-irq.0-kvm')
+    for hop, to in enumerate(['tcg', 'kvm'], 1):
+        vm.expect(r'^pending$', 60)
+        name = 'pending-irq.%d-%s' % (hop, to)
+        dst = start(to, name, incoming_args(name)[0])
+        migrate(vm, dst, uri('tcp', name), timeout=120)
+        time.sleep(0.5)             # what the source printed last arrives
+        lines = vm.lines()
+        assert lines[-1] == 'pending', \
+            'the guest did not stay masked until it moved: %s' % lines
+        vm.close()
+        vm = dst
+        vm.qmp.cmd('cont')
+        vm.expect(r'^unmasking$', 60)
+        vm.expect(r'^tick 0027$', 30)
+    vm.expect(r'^done$', 60)

@@ -7,20 +7,9 @@ it, and the armhf guest crashed when it did not.
 A bare-metal program (tests/vas/guest/aa32-spsr.S) prints what each side
 read."""
 
-import os
 import subprocess
 
-from vastest import paths
-
-SOURCE = os.path.join(os.path.dirname(__file__), 'guest', 'aa32-spsr.S')
-
-
-def build(tmp_path):
-    obj, elf = tmp_path / 'aa32-spsr.o', tmp_path / 'aa32-spsr.elf'
-    subprocess.run(['aarch64-linux-gnu-as', '-o', obj, SOURCE], check=True)
-    subprocess.run(['aarch64-linux-gnu-ld', '-Ttext=0x40080000',
-                    '-o', elf, obj], check=True)
-    return elf
+from vastest import baremetal, paths
 
 
 def test_aa32_spsr_is_one_register(tmp_path):
@@ -28,7 +17,7 @@ def test_aa32_spsr_is_one_register(tmp_path):
         [paths.qemu_binary('arm64'), '-M', 'virt,virtualization=on',
          '-cpu', 'max,pauth-impdef=on', '-m', '64', '-nodefaults',
          '-display', 'none', '-serial', 'stdio', '-no-reboot',
-         '-kernel', build(tmp_path)],
+         '-kernel', baremetal.build('aa32-spsr', tmp_path)],
         capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.splitlines() == [
         'aa32 read SPSR 200001d3',          # what EL2 put in SPSR_irq

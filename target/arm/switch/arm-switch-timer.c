@@ -24,6 +24,7 @@
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "hw/core/cpu.h"
+#include "hw/irq.h"
 #include "system/kvm.h"
 #include "system/runstate.h"
 #include "cpu.h"
@@ -192,9 +193,7 @@ void arm_switch_timer_enter_tcg(ARMCPU *cpu, bool restart)
         trace_arm_switch_tcg_counter(count, tcg_cntvoff);
     }
     env->cp15.cntvoff_el2 = tcg_cntvoff;
-    /* Arm the timers TCG emulates and drive their output lines */
-    arm_gt_ptimer_cb(cpu);
-    arm_gt_vtimer_cb(cpu);
+    /* arm_switch_timer_drive_lines() arms them, once the GIC is there */
 }
 
 static bool timer_asserted(const ARMGenericTimer *gt)
@@ -203,10 +202,22 @@ static bool timer_asserted(const ARMGenericTimer *gt)
     return (gt->ctl & 7) == 5;
 }
 
+/* The levels of TCG's timer lines, as KVM_ARM_DEV_EL1_* bits */
+static uint32_t timer_levels(CPUARMState *env)
+{
+    uint32_t levels = 0;
+
+    if (timer_asserted(&env->cp15.c14_timer[GTIMER_VIRT])) {
+        levels |= KVM_ARM_DEV_EL1_VTIMER;
+    }
+    if (timer_asserted(&env->cp15.c14_timer[GTIMER_PHYS])) {
+        levels |= KVM_ARM_DEV_EL1_PTIMER;
+    }
+    return levels;
+}
+
 uint32_t arm_switch_timer_enter_kvm(ARMCPU *cpu)
 {
-    CPUARMState *env = &cpu->env;
-    uint32_t levels = 0;
     int i;
 
     /* KVM runs the timers now and reports their levels at each exit */
@@ -215,12 +226,30 @@ uint32_t arm_switch_timer_enter_kvm(ARMCPU *cpu)
             timer_del(cpu->gt_timer[i]);
         }
     }
-    if (timer_asserted(&env->cp15.c14_timer[GTIMER_VIRT])) {
-        levels |= KVM_ARM_DEV_EL1_VTIMER;
+    return timer_levels(&cpu->env);
+}
+
+/*
+ * Make the timers' lines into the GIC what the timers say now (under
+ * TCG, arming the timers too); under KVM, what QEMU told KVM it has seen
+ * (cpu->device_irq_level): KVM reports a timer only when its level
+ * differs from that.  A line the GIC holds at another level stays
+ * there, and a CPU whose timer interrupt never arrives waits for it
+ * forever.  Returns the levels, as KVM_ARM_DEV_EL1_* bits.
+ */
+uint32_t arm_switch_timer_drive_lines(ARMCPU *cpu, SwitchableAccel accel)
+{
+    uint32_t levels = cpu->device_irq_level;
+
+    if (accel == SWITCHABLE_ACCEL_TCG) {
+        arm_gt_ptimer_cb(cpu);
+        arm_gt_vtimer_cb(cpu);
+        return timer_levels(&cpu->env);
     }
-    if (timer_asserted(&env->cp15.c14_timer[GTIMER_PHYS])) {
-        levels |= KVM_ARM_DEV_EL1_PTIMER;
-    }
+    qemu_set_irq(cpu->gt_timer_outputs[GTIMER_VIRT],
+                 !!(levels & KVM_ARM_DEV_EL1_VTIMER));
+    qemu_set_irq(cpu->gt_timer_outputs[GTIMER_PHYS],
+                 !!(levels & KVM_ARM_DEV_EL1_PTIMER));
     return levels;
 }
 

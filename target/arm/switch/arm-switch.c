@@ -312,7 +312,6 @@ static void enter_tcg(ARMCPU *cpu, bool restart_counter)
     arm_switch_timer_enter_tcg(cpu, restart_counter);
     arm_rebuild_hflags(env);
     tlb_flush(cs);
-    trace_arm_switch_irq_lines(cs->cpu_index, env->irq_line_state, 0);
 }
 
 static void enter_kvm(ARMCPU *cpu)
@@ -323,7 +322,8 @@ static void enter_kvm(ARMCPU *cpu)
     /*
      * KVM reports a timer line only when its level differs from the one
      * it last wrote to kvm_run: start both QEMU's copy and that one from
-     * the levels TCG left on the lines.  With a stale kvm_run level that
+     * the levels TCG left on the lines (the GIC gets them too, from
+     * drive_timer_lines()).  With a stale kvm_run level that
      * matched a timer expiring during the switch, KVM never reported it
      * and the guest's CPU waited for its tick forever.
      */
@@ -336,7 +336,27 @@ static void enter_kvm(ARMCPU *cpu)
                     !!(lines & CPU_INTERRUPT_FIQ));
     /* KVM waits for interrupts, and parks vCPUs that are off, itself */
     cs->halted = 0;
-    trace_arm_switch_irq_lines(cs->cpu_index, lines, cpu->device_irq_level);
+}
+
+/*
+ * Once every vCPU entered @to, the timers drive their lines into the GIC
+ * again (TCG's timers, recomputed from the count they go on from, or the
+ * levels KVM was told).  Not from enter(): a migration loads the GIC
+ * after the vCPUs, and a line driven into the GIC as reset would make
+ * it lower every CPU's interrupt line, which its saved state then does
+ * not raise again.
+ */
+static void drive_timer_lines(SwitchableAccel to)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        ARMCPU *cpu = ARM_CPU(cs);
+        uint32_t timers = arm_switch_timer_drive_lines(cpu, to);
+
+        trace_arm_switch_irq_lines(cs->cpu_index, cpu->env.irq_line_state,
+                                   timers);
+    }
 }
 
 static bool arm_switch_enter(CPUState *cs, SwitchableAccel from,
@@ -401,6 +421,7 @@ static bool arm_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
 {
     CPUState *cs;
 
+    drive_timer_lines(to);
     if (to == SWITCHABLE_ACCEL_TCG) {
         return true;
     }
@@ -418,6 +439,18 @@ static bool arm_switch_enter_vm(SwitchableAccel from, SwitchableAccel to,
 }
 
 /*
+ * Migration destination: the GIC is loaded now, with the timer lines as
+ * the source's GIC last saw them.  They can lag the timers: a KVM source
+ * learns its timers' levels as its vCPUs stop and saves the counter a
+ * little later; a timer that expired in between is asserted in the
+ * destination's timer but not yet in its GIC.
+ */
+static void arm_switch_incoming_done(SwitchableAccel from, SwitchableAccel to)
+{
+    drive_timer_lines(to);
+}
+
+/*
  * A switch failed after the state went into the new accelerator and came
  * back into the old one.  Entering the new one took the timers and the
  * interrupt lines over: the old one takes them back, and TCG's counter
@@ -432,11 +465,13 @@ static void arm_switch_roll_back(SwitchableAccel to)
         CPU_FOREACH(cs) {
             enter_tcg(ARM_CPU(cs), false);
         }
+        drive_timer_lines(to);
         return;
     }
     CPU_FOREACH(cs) {
         enter_kvm(ARM_CPU(cs));
     }
+    drive_timer_lines(to);
     if (!arm_switch_timer_resume_kvm(false, &err)) {
         error_report_err(err);
     }
@@ -452,6 +487,7 @@ static const AccelSwitchArchOps arm_switch_ops = {
     .roll_back = arm_switch_roll_back,
     .describe_cpu = arm_switch_describe_cpu,
     .check_incoming = arm_switch_check_incoming,
+    .incoming_done = arm_switch_incoming_done,
     .machine_done = arm_switch_machine_done,
 };
 

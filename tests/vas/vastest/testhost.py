@@ -9,6 +9,7 @@ their other ends are unix sockets here, read by the same classes as a
 local QEMU's, so tests cannot tell the two apart.
 """
 
+import base64
 import itertools
 import os
 import signal
@@ -143,6 +144,13 @@ class TestHost:
         i, m = self.ctl.expect(r'@@VAS-RC-%d=(\d+)' % n, timeout, start)
         out = self.ctl.snapshot()[start:i]
         return int(m.group(1)), out
+
+    def put(self, path, data):
+        """Write data (bytes) to path in L1, through the control channel."""
+        text = base64.b64encode(data).decode()
+        self.check(': > %s' % path)
+        for i in range(0, len(text), 2048):
+            self.check("echo '%s' | base64 -d >> %s" % (text[i:i + 2048], path))
 
     def check(self, command, timeout=60):
         rc, out = self.run(command, timeout)
