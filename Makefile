@@ -23,7 +23,7 @@ all: images
 help:
 	@echo "make run             set up everything, boot the Debian guest under KVM"
 	@echo "make check           set up everything, run the test suite"
-	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4 (x86), 100 under I/O, 500 (ARM, 1/2/4 vCPUs)"
+	@echo "make stress          1000 KVM<->TCG round trips at -smp 1 and 4 (x86), 100 under I/O, 500 (ARM, 1/2/4 vCPUs), 40 ARM hops"
 	@echo "make bench           switch and migration downtime, throughput -> build/bench/"
 	@echo "make arm-hosts       cross-build static QEMUs for arm64 and armhf hosts"
 	@echo "make layout          lay out build/qemu = upstream + own files + patches/"
@@ -67,10 +67,11 @@ stress: images
 	VAS_ROUND_TRIPS=$${VAS_ROUND_TRIPS:-1000} \
 	VAS_IO_ROUND_TRIPS=$${VAS_IO_ROUND_TRIPS:-100} \
 	VAS_ARM_ROUND_TRIPS=$${VAS_ARM_ROUND_TRIPS:-500} \
-	VAS_ARM_SMP=$${VAS_ARM_SMP:-1,2,4} $(PYTHON) -m pytest \
+	VAS_ARM_SMP=$${VAS_ARM_SMP:-1,2,4} \
+	VAS_ARM_MIGRATION_HOPS=$${VAS_ARM_MIGRATION_HOPS:-40} $(PYTHON) -m pytest \
 		-c tests/vas/pytest.ini -o timeout=0 tests/vas/test_switch.py \
-		tests/vas/test_arm_switch.py -k "round_trips or io_load" \
-		$(PYTEST_ARGS)
+		tests/vas/test_arm_switch.py tests/vas/test_arm_migrate.py \
+		-k "round_trips or io_load or ping_pong" $(PYTEST_ARGS)
 
 bench: images
 	$(PYTHON) tests/vas/bench_switch.py
