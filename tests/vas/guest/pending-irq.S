@@ -103,24 +103,23 @@ unexpected:
 5:  wfi
     b 5b
 
-/* print(x1: NUL-terminated string) adds a newline; clobbers x3, x4 */
+/*
+ * print(x1: NUL-terminated string) and a newline; print_noeol(x1) the
+ * string alone.  Clobber x3-x5.
+ */
 print:
-    ldr x3, =UART_DR
-1:  ldrb w4, [x1], #1
-    cbz w4, 2f
-    strb w4, [x3]
-    b 1b
-2:  mov w4, #'\n'
-    strb w4, [x3]
-    ret
-
+    mov w5, #'\n'
+    b 1f
 print_noeol:
-    ldr x3, =UART_DR
-1:  ldrb w4, [x1], #1
-    cbz w4, 2f
+    mov w5, #0
+1:  ldr x3, =UART_DR
+2:  ldrb w4, [x1], #1
+    cbz w4, 3f
     strb w4, [x3]
-    b 1b
-2:  ret
+    b 2b
+3:  cbz w5, 4f
+    strb w5, [x3]
+4:  ret
 
 /* print_dec(w2 < 10000) and a newline; clobbers x3-x6 */
 print_dec:
